@@ -1,0 +1,41 @@
+"""The few places where Airflow 3.0 and later 3.x releases differ; everything else imports ``airflow.sdk``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseHook
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+try:
+    from airflow.sdk.log import mask_secret as _mask_secret
+except ImportError:  # Airflow 3.0 kept it under the execution-time package
+    from airflow.sdk.execution_time.secrets_masker import (  # type: ignore[no-redef]
+        mask_secret as _mask_secret,
+    )
+
+
+def mask_secret(value: Any) -> None:
+    """Register ``value`` with Airflow's secrets masker so it is redacted from logs and rendered fields.
+
+    :param value: the secret; empty values are ignored (masking "" would redact nothing useful).
+    """
+    if value:
+        _mask_secret(value)
+
+
+async def aget_connection(conn_id: str) -> Connection:
+    """Look a connection up without blocking the event loop.
+
+    Airflow 3.1+ has ``BaseHook.aget_connection``; on 3.0 the sync lookup runs in a worker thread.
+
+    :param conn_id: the connection id.
+    """
+    aget = getattr(BaseHook, "aget_connection", None)
+    if aget is not None:
+        return await aget(conn_id)
+    from asgiref.sync import sync_to_async
+
+    return await sync_to_async(BaseHook.get_connection)(conn_id)

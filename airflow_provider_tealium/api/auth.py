@@ -1,0 +1,186 @@
+"""Authentication calls of the three Tealium token families, and reading tokens' lifetimes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+import jwt
+
+from airflow_provider_tealium.api.request import ApiRequest, Host, TokenFamily
+from airflow_provider_tealium.exceptions import TealiumApiError
+
+if TYPE_CHECKING:
+    from airflow_provider_tealium.api.config import TealiumConfig
+
+V3_AUTH_PATH = "/v3/auth/accounts/{account}/profiles/{profile}"
+V2_AUTH_PATH = "/v2/auth"
+V1_LOGIN_PATH = "/v1/login"
+
+DEFAULT_PLATFORM_BASE_URL = "https://platform.tealiumapis.com"
+DEFAULT_API_BASE_URL = "https://api.tealiumiq.com"
+
+# Which host each family authenticates against (and so which base URL keys its cache entry).
+AUTH_HOST = {TokenFamily.V3: Host.PLATFORM, TokenFamily.V2: Host.API, TokenFamily.V1: Host.API}
+
+# Tealium documents 30 minutes; used only when a token carries no readable ``exp``.
+DEFAULT_TOKEN_LIFETIME = 1800.0
+# Refresh this long before ``exp`` (capped at a tenth of the lifetime, so short-lived tokens still get used).
+REFRESH_MARGIN = 60.0
+
+
+def segment(value: str) -> str:
+    """Quote one path segment (account, profile and ids come from users)."""
+    return quote(str(value), safe="")
+
+
+def v3_auth_request(account: str, profile: str, email: str, api_key: str) -> ApiRequest:
+    """``POST /v3/auth/accounts/{account}/profiles/{profile}``, form ``username`` + ``key``.
+
+    :param account: Tealium account.
+    :param profile: Tealium profile.
+    :param email: the user's email.
+    :param api_key: the user's API key.
+    """
+    return ApiRequest(
+        "POST",
+        V3_AUTH_PATH.format(account=segment(account), profile=segment(profile)),
+        TokenFamily.NONE,
+        Host.PLATFORM,
+        form={"username": email, "key": api_key},
+    )
+
+
+def v2_auth_request(email: str, api_key: str) -> ApiRequest:
+    """``POST /v2/auth``, form ``username`` + ``key``.
+
+    :param email: the user's email.
+    :param api_key: the user's API key.
+    """
+    return ApiRequest(
+        "POST", V2_AUTH_PATH, TokenFamily.NONE, Host.API, form={"username": email, "key": api_key}
+    )
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A credential and what we know about it. The secret parts are kept out of ``repr``.
+
+    :param token: the token itself (secret).
+    :param host: the region host (v3 only), without scheme.
+    :param issued_at: epoch seconds.
+    :param expires_at: epoch seconds.
+    :param headers: headers that carry it (``Authorization: Bearer ...``; a cookie for v1).
+    :param params: query parameters that carry it (v1's ``utk``).
+    """
+
+    token: str = field(repr=False)
+    host: str | None
+    issued_at: float
+    expires_at: float
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    params: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    @property
+    def refresh_at(self) -> float:
+        """When to mint a new one: shortly before ``exp``, never per request."""
+        lifetime = max(self.expires_at - self.issued_at, 0.0)
+        return self.expires_at - min(REFRESH_MARGIN, lifetime / 10)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value it carries, for the secrets masker."""
+        return (self.token, *(v for _, v in self.params))
+
+
+def token_times(token: str, now: float) -> tuple[float, float]:
+    """``(issued_at, expires_at)`` from a JWT's ``iat``/``exp``, read without verifying the signature.
+
+    We cannot verify (Tealium's key is not public) and do not need to: the times only decide when to
+    refresh, and a wrong guess costs one 401 and one refresh.
+
+    :param token: the JWT.
+    :param now: the current time, used when the claims are missing.
+    """
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        claims = {}
+    exp = claims.get("exp")
+    iat = claims.get("iat")
+    expires_at = float(exp) if isinstance(exp, (int, float)) else now + DEFAULT_TOKEN_LIFETIME
+    issued_at = float(iat) if isinstance(iat, (int, float)) else now
+    return issued_at, expires_at
+
+
+def parse_token_answer(request: ApiRequest, body: object, now: float, *, needs_host: bool) -> IssuedToken:
+    """Read ``{"token": ..., "host": ...}`` from an authentication answer.
+
+    :param request: the auth request (for error messages).
+    :param body: the parsed JSON answer.
+    :param now: the current epoch time.
+    :param needs_host: v3 answers must name the region host.
+    """
+    token = body.get("token") if isinstance(body, dict) else None
+    host = body.get("host") if isinstance(body, dict) else None
+    if not isinstance(token, str) or not token:
+        raise TealiumApiError(request.method, request.path, 200, "authentication answer has no token")
+    if needs_host and (not isinstance(host, str) or not host):
+        raise TealiumApiError(
+            request.method, request.path, 200, "v3 authentication answer has no region host"
+        )
+    issued_at, expires_at = token_times(token, now)
+    return IssuedToken(
+        token=token,
+        host=host if needs_host else None,
+        issued_at=issued_at,
+        expires_at=expires_at,
+        headers=(("Authorization", f"Bearer {token}"),),
+    )
+
+
+def region_base_url(platform_base_url: str, host: str) -> str:
+    """The base URL of the region host, keeping the configured scheme (``http`` for the emulator).
+
+    :param platform_base_url: the configured v3 platform URL.
+    :param host: the ``host`` of the v3 auth answer; may carry a scheme, which is then respected.
+    """
+    if "://" in host:
+        return host.rstrip("/")
+    scheme = platform_base_url.split("://", 1)[0] if "://" in platform_base_url else "https"
+    return f"{scheme}://{host.strip('/')}"
+
+
+@dataclass(frozen=True)
+class AuthCall:
+    """How to obtain one family's credential: the request, and how to read its answer.
+
+    :param request: the authentication request.
+    :param parse: turns ``(json body, now)`` into the credential.
+    """
+
+    request: ApiRequest
+    parse: Callable[[object, float], IssuedToken]
+
+
+def auth_call(
+    family: TokenFamily, config: TealiumConfig, account: str | None, profile: str | None
+) -> AuthCall:
+    """The authentication call for ``family``, shared by the sync and the async hook.
+
+    :param family: the token family.
+    :param config: the connection settings (credentials).
+    :param account: the account (v3 only).
+    :param profile: the profile (v3 only).
+    """
+    if family is TokenFamily.V3:
+        if not account or not profile:
+            raise ValueError("v3 authentication needs an account and a profile")
+        req = v3_auth_request(account, profile, config.email, config.api_key)
+        return AuthCall(req, lambda body, now: parse_token_answer(req, body, now, needs_host=True))
+    if family is TokenFamily.V2:
+        req = v2_auth_request(config.email, config.api_key)
+        return AuthCall(req, lambda body, now: parse_token_answer(req, body, now, needs_host=False))
+    raise ValueError(f"no authentication call for token family {family.value!r}")

@@ -1,0 +1,179 @@
+"""Reading a ``tealium`` connection into plain settings (pure: no Airflow lookups, no I/O)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_tealium.api.auth import DEFAULT_API_BASE_URL, DEFAULT_PLATFORM_BASE_URL
+from airflow_provider_tealium.api.request import Host
+from airflow_provider_tealium.api.retry import RetryPolicy
+from airflow_provider_tealium.exceptions import TealiumValidationError
+
+CONN_TYPE = "tealium"
+DEFAULT_CONN_ID = "tealium_default"
+
+# Names of the extras (the connection form's ``conn-fields`` use the same names).
+EXTRA_ACCOUNT = "account"
+EXTRA_PROFILE = "profile"
+EXTRA_V1_PASSWORD = "v1_password"
+EXTRA_PLATFORM_BASE_URL = "platform_base_url"
+EXTRA_API_BASE_URL = "api_base_url"
+RETRY_EXTRAS = ("max_retries", "backoff_base", "backoff_max", "timeout")
+
+
+@dataclass(frozen=True)
+class TealiumConfig:
+    """Everything a hook needs from its connection.
+
+    :param conn_id: the connection id (for messages).
+    :param email: the user's email (connection login).
+    :param api_key: the API key (connection password). Secret.
+    :param account: default account, if set.
+    :param profile: default profile, if set.
+    :param v1_password: the user's password for the v1 revisions API. Secret.
+    :param platform_base_url: the v3 platform base URL.
+    :param api_base_url: the v1/v2 base URL.
+    :param retry: the retry policy.
+    """
+
+    conn_id: str
+    email: str
+    api_key: str = field(repr=False)
+    account: str | None = None
+    profile: str | None = None
+    v1_password: str | None = field(default=None, repr=False)
+    platform_base_url: str = DEFAULT_PLATFORM_BASE_URL
+    api_base_url: str = DEFAULT_API_BASE_URL
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def base_url(self, host: Host) -> str:
+        """The configured base URL of a fixed host (the region host comes from the token).
+
+        :param host: which host.
+        """
+        if host is Host.PLATFORM:
+            return self.platform_base_url
+        if host is Host.API:
+            return self.api_base_url
+        raise ValueError(f"{host.value} host is not configured by a tealium connection")
+
+    def account_profile(self, account: str | None, profile: str | None) -> tuple[str, str]:
+        """Resolve an (account, profile) pair from call arguments, falling back to the connection's.
+
+        :param account: the call's account, or ``None`` for the connection default.
+        :param profile: the call's profile, or ``None`` for the connection default.
+        """
+        acc = account or self.account
+        prof = profile or self.profile
+        if not acc:
+            raise TealiumValidationError(
+                "account", f"is required: pass it or set the '{EXTRA_ACCOUNT}' extra on '{self.conn_id}'"
+            )
+        if not prof:
+            raise TealiumValidationError(
+                "profile", f"is required: pass it or set the '{EXTRA_PROFILE}' extra on '{self.conn_id}'"
+            )
+        return acc, prof
+
+
+def _extra_value(extra: Mapping[str, Any], name: str, conn_type: str) -> Any:
+    # Connections saved by older UIs prefix form fields with ``extra__{conn_type}__``.
+    value = extra.get(name)
+    if value in (None, ""):
+        value = extra.get(f"extra__{conn_type}__{name}")
+    return None if value == "" else value
+
+
+def parse_extra(extra: str | Mapping[str, Any] | None) -> dict[str, Any]:
+    """The connection's extra as a dict, with a clear error for malformed JSON.
+
+    :param extra: the extra as stored (a JSON string) or already parsed.
+    """
+    if not extra:
+        return {}
+    if isinstance(extra, Mapping):
+        return dict(extra)
+    try:
+        value = json.loads(extra)
+    except json.JSONDecodeError as exc:
+        raise TealiumValidationError(
+            "extra", f"must be a JSON object ({exc.msg})", show_value=False
+        ) from None
+    if not isinstance(value, dict):
+        raise TealiumValidationError("extra", "must be a JSON object", show_value=False)
+    return value
+
+
+def retry_policy(
+    extra: Mapping[str, Any], overrides: Mapping[str, Any], conn_type: str, conn_id: str
+) -> RetryPolicy:
+    """The retry policy: hook arguments win over connection extras, which win over defaults.
+
+    :param extra: the connection's extras.
+    :param overrides: hook arguments (``None`` means not given).
+    :param conn_type: the connection type (for legacy prefixed extras).
+    :param conn_id: the connection id (for messages).
+    """
+    values: dict[str, Any] = {}
+    for name in RETRY_EXTRAS:
+        raw = overrides.get(name)
+        if raw is None:
+            raw = _extra_value(extra, name, conn_type)
+        if raw is None:
+            continue
+        try:
+            values[name] = int(raw) if name == "max_retries" else float(raw)
+        except (TypeError, ValueError):
+            raise TealiumValidationError(f"{conn_id}.{name}", "must be a number", value=raw) from None
+    try:
+        return RetryPolicy(**values)
+    except ValueError as exc:
+        raise TealiumValidationError(conn_id, str(exc)) from None
+
+
+def config_from_connection(
+    conn_id: str,
+    login: str | None,
+    password: str | None,
+    extra: str | Mapping[str, Any] | None,
+    *,
+    account: str | None = None,
+    profile: str | None = None,
+    retry_overrides: Mapping[str, Any] | None = None,
+) -> TealiumConfig:
+    """Build :class:`TealiumConfig` from a connection's fields, with errors that name the field.
+
+    :param conn_id: the connection id.
+    :param login: the user's email.
+    :param password: the API key.
+    :param extra: the extras.
+    :param account: overrides the ``account`` extra.
+    :param profile: overrides the ``profile`` extra.
+    :param retry_overrides: hook arguments overriding the retry extras.
+    """
+    if not login:
+        raise TealiumValidationError(f"{conn_id}.login", "must be the Tealium user's email")
+    if not password:
+        raise TealiumValidationError(f"{conn_id}.password", "must be the Tealium API key")
+    ex = parse_extra(extra)
+    platform = _extra_value(ex, EXTRA_PLATFORM_BASE_URL, CONN_TYPE) or DEFAULT_PLATFORM_BASE_URL
+    api = _extra_value(ex, EXTRA_API_BASE_URL, CONN_TYPE) or DEFAULT_API_BASE_URL
+    for name, url in ((EXTRA_PLATFORM_BASE_URL, platform), (EXTRA_API_BASE_URL, api)):
+        if not str(url).startswith(("http://", "https://")):
+            raise TealiumValidationError(
+                f"{conn_id}.{name}", "must start with http:// or https://", value=url
+            )
+    return TealiumConfig(
+        conn_id=conn_id,
+        email=login,
+        api_key=password,
+        account=account or _extra_value(ex, EXTRA_ACCOUNT, CONN_TYPE),
+        profile=profile or _extra_value(ex, EXTRA_PROFILE, CONN_TYPE),
+        v1_password=_extra_value(ex, EXTRA_V1_PASSWORD, CONN_TYPE),
+        platform_base_url=str(platform).rstrip("/"),
+        api_base_url=str(api).rstrip("/"),
+        retry=retry_policy(ex, retry_overrides or {}, CONN_TYPE, conn_id),
+    )

@@ -1,0 +1,87 @@
+"""The provider's exception types: every failure a user sees is one of these."""
+
+from __future__ import annotations
+
+from airflow.sdk.exceptions import AirflowException
+
+
+class TealiumError(AirflowException):
+    """Base class of every error this provider raises."""
+
+
+class TealiumValidationError(TealiumError, ValueError):
+    """Input that breaks a documented rule, detected before any request is sent.
+
+    :param field: the offending field, as a dotted path (``operationList[2].value.startDate``).
+    :param rule: the rule it breaks, in words.
+    :param value: the offending value, included in the message only when it is not secret.
+    """
+
+    def __init__(self, field: str, rule: str, *, value: object = None, show_value: bool = True) -> None:
+        self.field = field
+        self.rule = rule
+        shown = f" (got {value!r})" if show_value and value is not None else ""
+        super().__init__(f"{field}: {rule}{shown}")
+
+
+class TealiumValidationErrors(TealiumValidationError):
+    """Several validation failures reported together (a bulk job validates every item first).
+
+    :param errors: the individual failures.
+    """
+
+    def __init__(self, errors: list[TealiumValidationError]) -> None:
+        self.errors = errors
+        lines = "\n".join(f"  - {e}" for e in errors)
+        TealiumError.__init__(self, f"{len(errors)} invalid item(s):\n{lines}")
+        self.field = errors[0].field if errors else ""
+        self.rule = "several rules" if len(errors) > 1 else (errors[0].rule if errors else "")
+
+
+class TealiumApiError(TealiumError):
+    """An API call failed for good (after any retries).
+
+    Carries what is useful to diagnose the failure and nothing secret: the query string (which can
+    hold the v1 ``utk`` session token) is never part of ``path``.
+
+    :param method: HTTP method.
+    :param path: URL path, without query string.
+    :param status: HTTP status, or ``None`` when no answer arrived (connection failure).
+    :param return_code: the API's ``returnCode`` (Tealium) or ``errorObjects[].error`` (IQM), if any.
+    :param api_message: the API's own message.
+    :param attempts: how many times the request was sent.
+    """
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        status: int | None,
+        api_message: str,
+        *,
+        return_code: int | str | None = None,
+        attempts: int = 1,
+        hint: str | None = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        self.return_code = return_code
+        self.api_message = api_message
+        self.attempts = attempts
+        what = f"HTTP {status}" if status is not None else "no answer"
+        code = f", returnCode {return_code}" if return_code is not None else ""
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        extra = f" {hint}" if hint else ""
+        super().__init__(f"{method} {path} failed{tries}: {what}{code}: {api_message}{extra}")
+
+
+class TealiumAuthError(TealiumApiError):
+    """Credentials were refused (a wrong API key, a reset key, a locked-out v1 user). Never retried."""
+
+
+class TealiumAmbiguousResultError(TealiumApiError):
+    """A non-idempotent request was sent but no answer came back, so whether it applied is unknown.
+
+    Callers that can check (a PATCH that marks its version) verify and resend only if it did not apply.
+    """

@@ -1,0 +1,1 @@
+"""Hooks: authentication, token caching and the one request path (sync and async)."""

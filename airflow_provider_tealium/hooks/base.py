@@ -1,0 +1,176 @@
+"""What the sync and async Tealium hooks share: settings, cache keys, request composition, messages."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from airflow.sdk import BaseHook
+
+from airflow_provider_tealium._compat import mask_secret
+from airflow_provider_tealium.api import auth
+from airflow_provider_tealium.api.config import (
+    CONN_TYPE,
+    DEFAULT_CONN_ID,
+    TealiumConfig,
+    config_from_connection,
+)
+from airflow_provider_tealium.api.errors import error_from_response
+from airflow_provider_tealium.api.request import ApiRequest, ApiResponse, Host, TokenFamily
+from airflow_provider_tealium.api.retry import Decision
+from airflow_provider_tealium.exceptions import TealiumApiError
+from airflow_provider_tealium.hooks.token_cache import TOKEN_CACHE, TokenCache, TokenKey
+
+_AUTH_HINT = "Check the connection's login (the user's email) and password (the API key)."
+_SECOND_401_HINT = (
+    "The call was refused twice, the second time with a freshly minted token: the API key was reset, "
+    "or the user lacks permission for this account/profile."
+)
+
+
+class TealiumHookBase(BaseHook):
+    """Settings and request composition shared by :class:`TealiumHook` and :class:`TealiumAsyncHook`.
+
+    :param tealium_conn_id: the ``tealium`` connection.
+    :param account: overrides the connection's default account.
+    :param profile: overrides the connection's default profile.
+    :param max_retries: overrides the connection's ``max_retries`` extra (default 5).
+    :param backoff_base: overrides ``backoff_base`` (seconds, default 1; doubles per retry).
+    :param backoff_max: overrides ``backoff_max`` (seconds, default 60).
+    :param timeout: overrides ``timeout`` (seconds per attempt, default 30).
+    :param token_cache: the credential cache; the process-wide one unless a test isolates.
+    """
+
+    conn_name_attr = "tealium_conn_id"
+    default_conn_name = DEFAULT_CONN_ID
+    conn_type = CONN_TYPE
+    hook_name = "Tealium"
+
+    def __init__(
+        self,
+        tealium_conn_id: str = DEFAULT_CONN_ID,
+        *,
+        account: str | None = None,
+        profile: str | None = None,
+        max_retries: int | None = None,
+        backoff_base: float | None = None,
+        backoff_max: float | None = None,
+        timeout: float | None = None,
+        token_cache: TokenCache | None = None,
+    ) -> None:
+        super().__init__()
+        self.tealium_conn_id = tealium_conn_id
+        self.account = account
+        self.profile = profile
+        self.retry_overrides: dict[str, Any] = {
+            "max_retries": max_retries,
+            "backoff_base": backoff_base,
+            "backoff_max": backoff_max,
+            "timeout": timeout,
+        }
+        self.token_cache = token_cache or TOKEN_CACHE
+
+    def _config_from(self, conn: Any) -> TealiumConfig:
+        config = config_from_connection(
+            self.tealium_conn_id,
+            conn.login,
+            conn.password,
+            conn.extra,
+            account=self.account,
+            profile=self.profile,
+            retry_overrides=self.retry_overrides,
+        )
+        mask_secret(config.api_key)
+        mask_secret(config.v1_password)
+        return config
+
+    def _scope(
+        self, config: TealiumConfig, family: TokenFamily, account: str | None, profile: str | None
+    ) -> tuple[str | None, str | None]:
+        # Only v3 tokens are scoped to a profile; v2 and v1 credentials are per user.
+        if family is TokenFamily.V3:
+            return config.account_profile(account, profile)
+        return None, None
+
+    @staticmethod
+    def _token_key(
+        config: TealiumConfig, family: TokenFamily, account: str | None, profile: str | None
+    ) -> TokenKey:
+        base_url = config.base_url(auth.AUTH_HOST[family])
+        return TokenKey(family.value, base_url, account or "", profile or "", config.email)
+
+    @staticmethod
+    def _issued(call: auth.AuthCall, response: ApiResponse) -> auth.IssuedToken:
+        token = call.parse(response.json(), time.time())
+        for secret in token.secrets:
+            mask_secret(secret)
+        return token
+
+    @staticmethod
+    def _compose(
+        config: TealiumConfig, request: ApiRequest, token: auth.IssuedToken | None
+    ) -> tuple[str, dict[str, str], tuple[tuple[str, str], ...]]:
+        """The URL, headers and query parameters of one attempt."""
+        if request.host is Host.REGION:
+            if token is None or not token.host:
+                raise ValueError("a region-host call needs a v3 token")
+            base = auth.region_base_url(config.platform_base_url, token.host)
+        else:
+            base = config.base_url(request.host)
+        headers = {"Accept": "application/json", **request.headers}
+        params = list(request.params)
+        if request.json_body is not None or request.content is not None:
+            headers.setdefault("Content-Type", "application/json")
+        if token is not None:
+            headers.update(dict(token.headers))
+            params.extend(token.params)
+        return base + request.path, headers, tuple(params)
+
+    def _log_retry(
+        self, request: ApiRequest, decision: Decision, retries_used: int, max_retries: int
+    ) -> None:
+        self.log.warning(
+            "%s: %s; retry %d/%d in %.1f s",
+            request.description,
+            decision.reason,
+            retries_used,
+            max_retries,
+            decision.delay,
+        )
+
+    @staticmethod
+    def _final_error(
+        request: ApiRequest, response: ApiResponse, attempts: int, refreshed: bool
+    ) -> TealiumApiError:
+        hint = None
+        if response.status == 401:
+            hint = _SECOND_401_HINT if refreshed else _AUTH_HINT
+        return error_from_response(request, response, attempts=attempts, hint=hint)
+
+    @staticmethod
+    def _no_answer_error(
+        request: ApiRequest, exc: BaseException, attempts: int, ambiguous: bool
+    ) -> TealiumApiError:
+        from airflow_provider_tealium.exceptions import TealiumAmbiguousResultError
+
+        # The exception's own text can quote the full URL, query string (v1 ``utk``) included: keep
+        # only its type.
+        what = type(exc).__name__
+        if ambiguous:
+            return TealiumAmbiguousResultError(
+                request.method,
+                request.path,
+                None,
+                f"{what}: the request may have been applied, and was not resent because it is not idempotent",
+                attempts=attempts,
+            )
+        return TealiumApiError(request.method, request.path, None, f"{what}: no answer", attempts=attempts)
+
+    @staticmethod
+    def _connection_report(config: TealiumConfig, token: auth.IssuedToken, family: TokenFamily) -> str:
+        if family is TokenFamily.V3:
+            return (
+                f"Authenticated {config.email} for {config.account}/{config.profile}; "
+                f"v3 region host: {token.host}"
+            )
+        return f"Authenticated {config.email} with the v2 API at {config.api_base_url}"

@@ -1,0 +1,29 @@
+"""Shared test setup.
+
+The emulator fixtures (``tealium_emulator``, ``tealium_connection``...) come from the provider's pytest
+plugin, registered through the ``pytest11`` entry point when the package is installed (as ``make test``
+does), exactly as users' own test suites get them.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+
+# Airflow reads its home at import time: give the whole run a throwaway one (sqlite, no user config).
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-home-"))
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_token_cache() -> Iterator[None]:
+    """Each test starts with no cached credentials, so mint counts are per test."""
+    from airflow_provider_tealium.hooks.token_cache import TOKEN_CACHE
+
+    TOKEN_CACHE.clear()
+    yield
+    TOKEN_CACHE.clear()

@@ -1,0 +1,54 @@
+"""Provider metadata: valid against Airflow's own schema, and the connection form says what it should."""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import entry_points
+from importlib.resources import files
+
+import jsonschema
+
+from airflow_provider_tealium.get_provider_info import get_provider_info
+
+
+def test_validates_against_airflows_schema() -> None:
+    schema = json.loads(files("airflow").joinpath("provider_info.schema.json").read_text())
+    jsonschema.validate(get_provider_info(), schema)
+
+
+def test_required_keys() -> None:
+    info = get_provider_info()
+    for key in ("package-name", "name", "description", "versions", "connection-types"):
+        assert info[key]
+    assert info["package-name"] == "airflow-provider-tealium"
+
+
+def test_tealium_connection_form() -> None:
+    (conn,) = [c for c in get_provider_info()["connection-types"] if c["connection-type"] == "tealium"]
+    assert conn["hook-class-name"] == "airflow_provider_tealium.hooks.tealium.TealiumHook"
+    fields = conn["conn-fields"]
+    assert {"account", "profile", "v1_password", "platform_base_url", "api_base_url"} <= set(fields)
+    assert fields["v1_password"]["schema"]["format"] == "password"
+    assert all(f["label"] and f["description"] for f in fields.values())
+    behaviour = conn["ui-field-behaviour"]
+    assert behaviour["relabeling"] == {"login": "Email", "password": "API key"}
+    assert {"host", "port", "schema"} <= set(behaviour["hidden-fields"])
+
+
+def test_every_referenced_class_imports() -> None:
+    from airflow.sdk.module_loading import import_string
+
+    info = get_provider_info()
+    for conn in info["connection-types"]:
+        import_string(conn["hook-class-name"])
+    for link in info.get("extra-links", []):
+        import_string(link)
+    for section in ("hooks", "operators", "sensors", "triggers"):
+        for entry in info.get(section, []):
+            for module in entry["python-modules"]:
+                __import__(module)
+
+
+def test_entry_point_is_registered() -> None:
+    eps = entry_points(group="apache_airflow_provider")
+    assert any(ep.value == "airflow_provider_tealium.get_provider_info:get_provider_info" for ep in eps)
