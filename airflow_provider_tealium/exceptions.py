@@ -72,8 +72,10 @@ class TealiumApiError(TealiumError):
         what = f"HTTP {status}" if status is not None else "no answer"
         code = f", returnCode {return_code}" if return_code is not None else ""
         tries = f" after {attempts} attempts" if attempts > 1 else ""
-        extra = f" {hint}" if hint else ""
-        super().__init__(f"{method} {path} failed{tries}: {what}{code}: {api_message}{extra}")
+        text = f"{method} {path} failed{tries}: {what}{code}: {api_message}"
+        if hint:
+            text += f"{'' if text.endswith(('.', '!', '?')) else '.'} {hint}"
+        super().__init__(text)
 
 
 class TealiumAuthError(TealiumApiError):

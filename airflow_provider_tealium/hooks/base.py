@@ -1,4 +1,4 @@
-"""What the sync and async Tealium hooks share: settings, cache keys, request composition, messages."""
+"""What the sync and async Tealium hooks share: settings, credentials, request composition, messages."""
 
 from __future__ import annotations
 
@@ -17,15 +17,14 @@ from airflow_provider_tealium.api.config import (
 )
 from airflow_provider_tealium.api.errors import error_from_response
 from airflow_provider_tealium.api.request import ApiRequest, ApiResponse, Host, TokenFamily
-from airflow_provider_tealium.api.retry import Decision
 from airflow_provider_tealium.exceptions import TealiumApiError
 from airflow_provider_tealium.hooks.token_cache import TOKEN_CACHE, TokenCache, TokenKey
+from airflow_provider_tealium.hooks.transport import SECOND_401_HINT, Credential
 
 _AUTH_HINT = "Check the connection's login (the user's email) and password (the API key)."
-_SECOND_401_HINT = (
-    "The call was refused twice, the second time with a freshly minted token: the API key was reset, "
-    "or the user lacks permission for this account/profile."
-)
+
+Scope = tuple[str | None, str | None]
+"""What a Tealium credential depends on besides the user: (account, profile) for v3, else (None, None)."""
 
 
 class TealiumHookBase(BaseHook):
@@ -84,18 +83,16 @@ class TealiumHookBase(BaseHook):
         mask_secret(config.v1_password)
         return config
 
-    def _scope(
-        self, config: TealiumConfig, family: TokenFamily, account: str | None, profile: str | None
-    ) -> tuple[str | None, str | None]:
+    @staticmethod
+    def _scope(config: TealiumConfig, family: TokenFamily, account: str | None, profile: str | None) -> Scope:
         # Only v3 tokens are scoped to a profile; v2 and v1 credentials are per user.
         if family is TokenFamily.V3:
             return config.account_profile(account, profile)
         return None, None
 
     @staticmethod
-    def _token_key(
-        config: TealiumConfig, family: TokenFamily, account: str | None, profile: str | None
-    ) -> TokenKey:
+    def _token_key(config: TealiumConfig, family: TokenFamily, scope: Scope) -> TokenKey:
+        account, profile = scope
         base_url = config.base_url(auth.AUTH_HOST[family])
         return TokenKey(family.value, base_url, account or "", profile or "", config.email)
 
@@ -108,63 +105,33 @@ class TealiumHookBase(BaseHook):
 
     @staticmethod
     def _compose(
-        config: TealiumConfig, request: ApiRequest, token: auth.IssuedToken | None
+        config: TealiumConfig, request: ApiRequest, credential: Credential | None
     ) -> tuple[str, dict[str, str], tuple[tuple[str, str], ...]]:
         """The URL, headers and query parameters of one attempt."""
         if request.host is Host.REGION:
-            if token is None or not token.host:
+            host = getattr(credential, "host", None)
+            if not host:
                 raise ValueError("a region-host call needs a v3 token")
-            base = auth.region_base_url(config.platform_base_url, token.host)
+            base = auth.region_base_url(config.platform_base_url, host)
         else:
             base = config.base_url(request.host)
         headers = {"Accept": "application/json", **request.headers}
         params = list(request.params)
         if request.json_body is not None or request.content is not None:
             headers.setdefault("Content-Type", "application/json")
-        if token is not None:
-            headers.update(dict(token.headers))
-            params.extend(token.params)
+        if credential is not None:
+            headers.update(dict(credential.headers))
+            params.extend(credential.params)
         return base + request.path, headers, tuple(params)
 
-    def _log_retry(
-        self, request: ApiRequest, decision: Decision, retries_used: int, max_retries: int
-    ) -> None:
-        self.log.warning(
-            "%s: %s; retry %d/%d in %.1f s",
-            request.description,
-            decision.reason,
-            retries_used,
-            max_retries,
-            decision.delay,
-        )
-
-    @staticmethod
     def _final_error(
-        request: ApiRequest, response: ApiResponse, attempts: int, refreshed: bool
+        self, request: ApiRequest, answer: ApiResponse, attempts: int, refreshed: bool
     ) -> TealiumApiError:
+        """Tealium's final errors, with a hint when credentials were refused."""
         hint = None
-        if response.status == 401:
-            hint = _SECOND_401_HINT if refreshed else _AUTH_HINT
-        return error_from_response(request, response, attempts=attempts, hint=hint)
-
-    @staticmethod
-    def _no_answer_error(
-        request: ApiRequest, exc: BaseException, attempts: int, ambiguous: bool
-    ) -> TealiumApiError:
-        from airflow_provider_tealium.exceptions import TealiumAmbiguousResultError
-
-        # The exception's own text can quote the full URL, query string (v1 ``utk``) included: keep
-        # only its type.
-        what = type(exc).__name__
-        if ambiguous:
-            return TealiumAmbiguousResultError(
-                request.method,
-                request.path,
-                None,
-                f"{what}: the request may have been applied, and was not resent because it is not idempotent",
-                attempts=attempts,
-            )
-        return TealiumApiError(request.method, request.path, None, f"{what}: no answer", attempts=attempts)
+        if answer.status == 401:
+            hint = SECOND_401_HINT if refreshed else _AUTH_HINT
+        return error_from_response(request, answer, attempts=attempts, hint=hint)
 
     @staticmethod
     def _connection_report(config: TealiumConfig, token: auth.IssuedToken, family: TokenFamily) -> str:

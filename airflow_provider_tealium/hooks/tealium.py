@@ -1,53 +1,31 @@
 """``TealiumHook`` (sync, for operators and sensors) and ``TealiumAsyncHook`` (for triggers).
 
 Both send :class:`~airflow_provider_tealium.api.request.ApiRequest` descriptions built in
-:mod:`airflow_provider_tealium.api`, take credentials from the process-wide token cache, and follow the
-same retry decisions (:func:`~airflow_provider_tealium.api.retry.decide_on_answer`); only the I/O differs.
+:mod:`airflow_provider_tealium.api`, take credentials from the process-wide token cache, and run the
+request loops of :mod:`airflow_provider_tealium.hooks.transport`; only the I/O differs. The methods of
+each API family come from mixins, one module per family.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from functools import cached_property
 from typing import Any
 
 import httpx
 import requests
-from urllib3.exceptions import NewConnectionError
 
 from airflow_provider_tealium._compat import aget_connection
 from airflow_provider_tealium.api import auth
 from airflow_provider_tealium.api.config import TealiumConfig
 from airflow_provider_tealium.api.request import ApiRequest, ApiResponse, TokenFamily
-from airflow_provider_tealium.api.retry import (
-    FailureKind,
-    Step,
-    decide_on_answer,
-    decide_on_failure,
-)
+from airflow_provider_tealium.api.retry import RetryPolicy
 from airflow_provider_tealium.exceptions import TealiumError
-from airflow_provider_tealium.hooks.base import TealiumHookBase
+from airflow_provider_tealium.hooks.base import Scope, TealiumHookBase
+from airflow_provider_tealium.hooks.transport import AsyncTransport, Credential, SyncTransport
 
 
-def _requests_failure(exc: requests.RequestException) -> FailureKind:
-    if isinstance(exc, requests.ConnectTimeout):
-        return FailureKind.NOT_SENT
-    if isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.ReadTimeout):
-        reason = getattr(exc.args[0], "reason", None) if exc.args else None
-        if isinstance(reason, NewConnectionError):
-            return FailureKind.NOT_SENT
-    return FailureKind.MAYBE_SENT
-
-
-def _httpx_failure(exc: httpx.TransportError) -> FailureKind:
-    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
-        return FailureKind.NOT_SENT
-    return FailureKind.MAYBE_SENT
-
-
-class TealiumHook(TealiumHookBase):
-    """Talks to Tealium's v3 (iQ, publish) and v2 (Hosted Data Layer, revisions) APIs.
+class TealiumHook(TealiumHookBase, SyncTransport):
+    """Talks to Tealium's v3 (iQ, publish) and v1/v2 (Hosted Data Layer, revisions) APIs.
 
     The connection is read on first use, not at construction, so building a hook in a DAG file costs
     nothing at parse time.
@@ -68,36 +46,57 @@ class TealiumHook(TealiumHookBase):
         if "session" in self.__dict__:
             self.session.close()
 
-    # -- credentials -------------------------------------------------------------------------------------
-
     def get_token(
         self, family: TokenFamily, account: str | None = None, profile: str | None = None
     ) -> auth.IssuedToken:
-        """A valid credential for ``family``, from the cache or freshly minted.
+        """A valid credential for ``family``, from the cache or freshly minted (once per key at a time).
 
         :param family: the token family.
         :param account: the account (v3; default from the connection).
         :param profile: the profile (v3; default from the connection).
         """
-        config = self.config
-        account, profile = self._scope(config, family, account, profile)
-        key = self._token_key(config, family, account, profile)
+        scope = self._scope(self.config, family, account, profile)
+        return self._cached_token(family, scope)
+
+    def _cached_token(self, family: TokenFamily, scope: Scope) -> auth.IssuedToken:
+        key = self._token_key(self.config, family, scope)
         token = self.token_cache.get(key)
         if token is not None:
             return token
         with self.token_cache.thread_lock(key):
             token = self.token_cache.get(key)  # another thread may have minted it meanwhile
             if token is None:
-                token = self._mint(family, account, profile)
+                token = self._mint(family, scope)
                 self.token_cache.put(key, token)
         return token
 
-    def _mint(self, family: TokenFamily, account: str | None, profile: str | None) -> auth.IssuedToken:
-        call = auth.auth_call(family, self.config, account, profile)
-        self.log.info("Minting a %s token for %s", family.value, call.request.path)
-        return self._issued(call, self._send(call.request, None, None))
+    def _mint(self, family: TokenFamily, scope: Scope) -> auth.IssuedToken:
+        call = auth.auth_call(family, self.config, *scope)
+        self.log.info("Minting a %s token (%s)", family.value, call.request.path)
+        return self._issued(call, self._transport_send(call.request))
 
-    # -- the one request path ----------------------------------------------------------------------------
+    # -- the transport's questions --------------------------------------------------------------------
+
+    def _transport_policy(self) -> RetryPolicy:
+        return self.config.retry
+
+    def _transport_session(self) -> requests.Session:
+        return self.session
+
+    def _transport_credential(self, request: ApiRequest, scope: Any) -> Credential | None:
+        if request.family is TokenFamily.NONE:
+            return None
+        return self._cached_token(request.family, scope)
+
+    def _transport_invalidate(self, request: ApiRequest, scope: Any, credential: Credential | None) -> None:
+        self.token_cache.invalidate(self._token_key(self.config, request.family, scope), credential)  # type: ignore[arg-type]
+
+    def _transport_compose(
+        self, request: ApiRequest, credential: Credential | None
+    ) -> tuple[str, dict[str, str], tuple[tuple[str, str], ...]]:
+        return self._compose(self.config, request, credential)
+
+    # -- public request path --------------------------------------------------------------------------
 
     def run(
         self, request: ApiRequest, *, account: str | None = None, profile: str | None = None
@@ -110,68 +109,10 @@ class TealiumHook(TealiumHookBase):
         :return: the answer, whose status is one of ``request.ok_statuses``.
         :raises TealiumApiError: on a final error answer or when retries are exhausted.
         """
-        if request.family is TokenFamily.NONE:
-            return self._send(request, None, None)
-        return self._send(request, account, profile)
-
-    def _send(self, request: ApiRequest, account: str | None, profile: str | None) -> ApiResponse:
-        config = self.config
-        policy = config.retry
-        uses_token = request.family is not TokenFamily.NONE
-        if uses_token:
-            account, profile = self._scope(config, request.family, account, profile)
-        key = self._token_key(config, request.family, account, profile) if uses_token else None
-        body = request.body_bytes()
-        attempts = retries = 0
-        refreshed = False
-        while True:
-            token = self.get_token(request.family, account, profile) if uses_token else None
-            url, headers, params = self._compose(config, request, token)
-            attempts += 1
-            try:
-                resp = self.session.request(
-                    request.method,
-                    url,
-                    params=params,
-                    data=request.form if request.form is not None else body,
-                    headers=headers,
-                    timeout=policy.timeout,
-                )
-            except requests.RequestException as exc:
-                failure = _requests_failure(exc)
-                decision = decide_on_failure(
-                    policy, kind=failure, idempotent=request.idempotent, retries_used=retries
-                )
-                if decision.step is Step.FAIL:
-                    ambiguous = failure is FailureKind.MAYBE_SENT and not request.idempotent
-                    raise self._no_answer_error(request, exc, attempts, ambiguous) from exc
-            else:
-                answer = ApiResponse(
-                    resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, resp.content
-                )
-                decision = decide_on_answer(
-                    policy,
-                    status=answer.status,
-                    retry_after=answer.headers.get("retry-after"),
-                    ok=answer.status in request.ok_statuses,
-                    idempotent=request.idempotent,
-                    uses_token=uses_token,
-                    refreshed=refreshed,
-                    retries_used=retries,
-                )
-                if decision.step is Step.RETURN:
-                    return answer
-                if decision.step is Step.FAIL:
-                    raise self._final_error(request, answer, attempts, refreshed)
-                if decision.step is Step.REFRESH:
-                    assert key is not None
-                    self.log.info("%s: %s", request.description, decision.reason)
-                    self.token_cache.invalidate(key, token)
-                    refreshed = True
-                    continue
-            retries += 1
-            self._log_retry(request, decision, retries, policy.max_retries)
-            time.sleep(decision.delay)
+        scope: Scope = (None, None)
+        if request.family is not TokenFamily.NONE:
+            scope = self._scope(self.config, request.family, account, profile)
+        return self._transport_send(request, scope)
 
     def get_json(self, request: ApiRequest, *, account: str | None = None, profile: str | None = None) -> Any:
         """:meth:`run` and parse the answer as JSON.
@@ -200,13 +141,13 @@ class TealiumHook(TealiumHookBase):
         try:
             config = self.config
             family = TokenFamily.V3 if config.account and config.profile else TokenFamily.V2
-            token = self._mint(family, config.account, config.profile)
+            token = self._mint(family, self._scope(config, family, None, None))
             return True, self._connection_report(config, token, family)
         except TealiumError as exc:
             return False, str(exc)
 
 
-class TealiumAsyncHook(TealiumHookBase):
+class TealiumAsyncHook(TealiumHookBase, AsyncTransport):
     """The async twin of :class:`TealiumHook` for triggers: httpx, async connection lookup, no blocking.
 
     Use it as an async context manager (or call :meth:`aclose`) so its HTTP client is released.
@@ -236,11 +177,6 @@ class TealiumAsyncHook(TealiumHookBase):
             self._config = self._config_from(conn)
         return self._config
 
-    def _http(self, config: TealiumConfig) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=config.retry.timeout)
-        return self._client
-
     async def aget_token(
         self, family: TokenFamily, account: str | None = None, profile: str | None = None
     ) -> auth.IssuedToken:
@@ -250,20 +186,51 @@ class TealiumAsyncHook(TealiumHookBase):
         :param account: the account (v3).
         :param profile: the profile (v3).
         """
+        scope = self._scope(await self.aconfig(), family, account, profile)
+        return await self._acached_token(family, scope)
+
+    async def _acached_token(self, family: TokenFamily, scope: Scope) -> auth.IssuedToken:
         config = await self.aconfig()
-        account, profile = self._scope(config, family, account, profile)
-        key = self._token_key(config, family, account, profile)
+        key = self._token_key(config, family, scope)
         token = self.token_cache.get(key)
         if token is not None:
             return token
         async with self.token_cache.loop_lock(key):
             token = self.token_cache.get(key)
             if token is None:
-                call = auth.auth_call(family, config, account, profile)
-                self.log.info("Minting a %s token for %s", family.value, call.request.path)
-                token = self._issued(call, await self._asend(call.request, None, None))
+                call = auth.auth_call(family, config, *scope)
+                self.log.info("Minting a %s token (%s)", family.value, call.request.path)
+                token = self._issued(call, await self._atransport_send(call.request))
                 self.token_cache.put(key, token)
         return token
+
+    # -- the transport's questions --------------------------------------------------------------------
+
+    async def _atransport_policy(self) -> RetryPolicy:
+        return (await self.aconfig()).retry
+
+    async def _atransport_client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=(await self.aconfig()).retry.timeout)
+        return self._client
+
+    async def _atransport_credential(self, request: ApiRequest, scope: Any) -> Credential | None:
+        if request.family is TokenFamily.NONE:
+            return None
+        return await self._acached_token(request.family, scope)
+
+    async def _atransport_invalidate(
+        self, request: ApiRequest, scope: Any, credential: Credential | None
+    ) -> None:
+        key = self._token_key(await self.aconfig(), request.family, scope)
+        self.token_cache.invalidate(key, credential)  # type: ignore[arg-type]
+
+    async def _atransport_compose(
+        self, request: ApiRequest, credential: Credential | None
+    ) -> tuple[str, dict[str, str], tuple[tuple[str, str], ...]]:
+        return self._compose(await self.aconfig(), request, credential)
+
+    # -- public request path --------------------------------------------------------------------------
 
     async def arun(
         self, request: ApiRequest, *, account: str | None = None, profile: str | None = None
@@ -274,7 +241,10 @@ class TealiumAsyncHook(TealiumHookBase):
         :param account: the account (v3 calls).
         :param profile: the profile (v3 calls).
         """
-        return await self._asend(request, account, profile)
+        scope: Scope = (None, None)
+        if request.family is not TokenFamily.NONE:
+            scope = self._scope(await self.aconfig(), request.family, account, profile)
+        return await self._atransport_send(request, scope)
 
     async def aget_json(
         self, request: ApiRequest, *, account: str | None = None, profile: str | None = None
@@ -286,63 +256,3 @@ class TealiumAsyncHook(TealiumHookBase):
         :param profile: the profile (v3 calls).
         """
         return (await self.arun(request, account=account, profile=profile)).json()
-
-    async def _asend(self, request: ApiRequest, account: str | None, profile: str | None) -> ApiResponse:
-        config = await self.aconfig()
-        policy = config.retry
-        uses_token = request.family is not TokenFamily.NONE
-        if uses_token:
-            account, profile = self._scope(config, request.family, account, profile)
-        key = self._token_key(config, request.family, account, profile) if uses_token else None
-        body = request.body_bytes()
-        client = self._http(config)
-        attempts = retries = 0
-        refreshed = False
-        while True:
-            token = await self.aget_token(request.family, account, profile) if uses_token else None
-            url, headers, params = self._compose(config, request, token)
-            attempts += 1
-            try:
-                resp = await client.request(
-                    request.method,
-                    url,
-                    params=params,
-                    data=request.form,
-                    content=None if request.form is not None else body,
-                    headers=headers,
-                )
-            except httpx.TransportError as exc:
-                failure = _httpx_failure(exc)
-                decision = decide_on_failure(
-                    policy, kind=failure, idempotent=request.idempotent, retries_used=retries
-                )
-                if decision.step is Step.FAIL:
-                    ambiguous = failure is FailureKind.MAYBE_SENT and not request.idempotent
-                    raise self._no_answer_error(request, exc, attempts, ambiguous) from exc
-            else:
-                answer = ApiResponse(
-                    resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, resp.content
-                )
-                decision = decide_on_answer(
-                    policy,
-                    status=answer.status,
-                    retry_after=answer.headers.get("retry-after"),
-                    ok=answer.status in request.ok_statuses,
-                    idempotent=request.idempotent,
-                    uses_token=uses_token,
-                    refreshed=refreshed,
-                    retries_used=retries,
-                )
-                if decision.step is Step.RETURN:
-                    return answer
-                if decision.step is Step.FAIL:
-                    raise self._final_error(request, answer, attempts, refreshed)
-                if decision.step is Step.REFRESH:
-                    assert key is not None
-                    self.log.info("%s: %s", request.description, decision.reason)
-                    self.token_cache.invalidate(key, token)
-                    refreshed = True
-                    continue
-            retries += 1
-            self._log_retry(request, decision, retries, policy.max_retries)
-            await asyncio.sleep(decision.delay)

@@ -127,7 +127,7 @@ def test_401_refreshes_once(tealium_connection: TealiumEmulator) -> None:
 
 def test_second_401_fails_clearly(tealium_connection: TealiumEmulator) -> None:
     tealium_connection.faults.add(method="GET", path="*/whoami", status=401, times=2)
-    with pytest.raises(TealiumAuthError, match=r"refused twice.*freshly minted token") as err:
+    with pytest.raises(TealiumAuthError, match=r"refused twice.*freshly minted credentials") as err:
         TealiumHook().get_json(whoami_v3())
     assert err.value.status == 401
 

@@ -1,0 +1,298 @@
+"""The one request loop, in a sync and an async flavour; everything but the I/O is shared.
+
+A hook supplies its settings and credentials through a handful of methods (:class:`CredentialSource`);
+the loops send, read the answer, and follow :mod:`airflow_provider_tealium.api.retry`'s decisions.
+The Tealium hooks and the IQM hooks both use them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Protocol
+
+import httpx
+import requests
+from urllib3.exceptions import NewConnectionError
+
+from airflow_provider_tealium.api.errors import error_from_response
+from airflow_provider_tealium.api.request import ApiRequest, ApiResponse, TokenFamily
+from airflow_provider_tealium.api.retry import (
+    Decision,
+    FailureKind,
+    RetryPolicy,
+    Step,
+    decide_on_answer,
+    decide_on_failure,
+)
+from airflow_provider_tealium.exceptions import TealiumAmbiguousResultError, TealiumApiError
+
+SECOND_401_HINT = (
+    "The call was refused twice, the second time with freshly minted credentials: the key or password "
+    "was reset, or the user lacks permission for this resource."
+)
+
+
+class Credential(Protocol):
+    """What the loop needs of a credential: the headers and query parameters that carry it."""
+
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        """Headers that carry the credential."""
+
+    @property
+    def params(self) -> tuple[tuple[str, str], ...]:
+        """Query parameters that carry the credential."""
+
+
+def requests_failure(exc: requests.RequestException) -> FailureKind:
+    """Whether a ``requests`` failure may have reached the server.
+
+    :param exc: the exception.
+    """
+    if isinstance(exc, requests.ConnectTimeout):
+        return FailureKind.NOT_SENT
+    if isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.ReadTimeout):
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        if isinstance(reason, NewConnectionError):
+            return FailureKind.NOT_SENT
+    return FailureKind.MAYBE_SENT
+
+
+def httpx_failure(exc: httpx.TransportError) -> FailureKind:
+    """Whether an ``httpx`` failure may have reached the server.
+
+    :param exc: the exception.
+    """
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return FailureKind.NOT_SENT
+    return FailureKind.MAYBE_SENT
+
+
+def no_answer_error(
+    request: ApiRequest, exc: BaseException, attempts: int, failure: FailureKind
+) -> TealiumApiError:
+    """The error for a call that never got an answer.
+
+    :param request: the call.
+    :param exc: the transport's exception.
+    :param attempts: how many times it was sent.
+    :param failure: whether the last attempt may have reached the server.
+    """
+    # The exception's own text can quote the full URL, query string (v1 ``utk``) included: keep its type only.
+    what = type(exc).__name__
+    if failure is FailureKind.MAYBE_SENT and not request.idempotent:
+        return TealiumAmbiguousResultError(
+            request.method,
+            request.path,
+            None,
+            f"{what}: the request may have been applied, and was not resent because it is not idempotent",
+            attempts=attempts,
+        )
+    return TealiumApiError(request.method, request.path, None, f"{what}: no answer", attempts=attempts)
+
+
+def answer_from(status: int, headers: Any, content: bytes) -> ApiResponse:
+    """The transport-neutral answer.
+
+    :param status: HTTP status.
+    :param headers: the response headers (any mapping).
+    :param content: the body.
+    """
+    return ApiResponse(status, {k.lower(): v for k, v in headers.items()}, content)
+
+
+class _LoopState:
+    """Bookkeeping of one call across its attempts."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+        self.retries = 0
+        self.refreshed = False
+
+    def decide(self, policy: RetryPolicy, request: ApiRequest, answer: ApiResponse) -> Decision:
+        return decide_on_answer(
+            policy,
+            status=answer.status,
+            retry_after=answer.headers.get("retry-after"),
+            ok=answer.status in request.ok_statuses,
+            idempotent=request.idempotent,
+            uses_token=request.family is not TokenFamily.NONE,
+            refreshed=self.refreshed,
+            retries_used=self.retries,
+        )
+
+    def decide_failure(self, policy: RetryPolicy, request: ApiRequest, failure: FailureKind) -> Decision:
+        return decide_on_failure(
+            policy, kind=failure, idempotent=request.idempotent, retries_used=self.retries
+        )
+
+
+class _TransportBase:
+    """The methods a hook provides to the loops, and the loops' shared reporting."""
+
+    log: Any
+
+    def _final_error(
+        self, request: ApiRequest, answer: ApiResponse, attempts: int, refreshed: bool
+    ) -> TealiumApiError:
+        """The exception for a final error answer; hooks add hints for their API.
+
+        :param request: the call.
+        :param answer: the answer.
+        :param attempts: how many times it was sent.
+        :param refreshed: whether the credential was refreshed during the call.
+        """
+        hint = SECOND_401_HINT if answer.status == 401 and refreshed else None
+        return error_from_response(request, answer, attempts=attempts, hint=hint)
+
+    def _log_retry(
+        self, request: ApiRequest, decision: Decision, state: _LoopState, policy: RetryPolicy
+    ) -> None:
+        self.log.warning(
+            "%s: %s; retry %d/%d in %.1f s",
+            request.description,
+            decision.reason,
+            state.retries,
+            policy.max_retries,
+            decision.delay,
+        )
+
+
+class SyncTransport(_TransportBase):
+    """The sync loop (``requests``). Subclasses implement the ``_transport_*`` methods."""
+
+    def _transport_policy(self) -> RetryPolicy:
+        raise NotImplementedError
+
+    def _transport_session(self) -> requests.Session:
+        raise NotImplementedError
+
+    def _transport_credential(self, request: ApiRequest, scope: Any) -> Credential | None:
+        """The credential for ``request`` (``None`` for authentication calls)."""
+        raise NotImplementedError
+
+    def _transport_invalidate(self, request: ApiRequest, scope: Any, credential: Credential | None) -> None:
+        """Drop a refused credential."""
+        raise NotImplementedError
+
+    def _transport_compose(
+        self, request: ApiRequest, credential: Credential | None
+    ) -> tuple[str, dict[str, str], tuple[tuple[str, str], ...]]:
+        """URL, headers and query parameters of one attempt."""
+        raise NotImplementedError
+
+    def _transport_before_send(self, request: ApiRequest) -> None:
+        """Called before every attempt (a client-side rate limiter waits here)."""
+
+    def _transport_send(self, request: ApiRequest, scope: Any = None) -> ApiResponse:
+        """Send ``request`` until it succeeds, fails for good, or retries run out.
+
+        :param request: the call.
+        :param scope: what the credential depends on (the hook's business, e.g. account and profile).
+        """
+        policy = self._transport_policy()
+        session = self._transport_session()
+        body = request.form if request.form is not None else request.body_bytes()
+        state = _LoopState()
+        while True:
+            credential = self._transport_credential(request, scope)
+            url, headers, params = self._transport_compose(request, credential)
+            self._transport_before_send(request)
+            state.attempts += 1
+            try:
+                resp = session.request(
+                    request.method, url, params=params, data=body, headers=headers, timeout=policy.timeout
+                )
+            except requests.RequestException as exc:
+                failure = requests_failure(exc)
+                decision = state.decide_failure(policy, request, failure)
+                if decision.step is Step.FAIL:
+                    raise no_answer_error(request, exc, state.attempts, failure) from exc
+            else:
+                answer = answer_from(resp.status_code, resp.headers, resp.content)
+                decision = state.decide(policy, request, answer)
+                if decision.step is Step.RETURN:
+                    return answer
+                if decision.step is Step.FAIL:
+                    raise self._final_error(request, answer, state.attempts, state.refreshed)
+                if decision.step is Step.REFRESH:
+                    self.log.info("%s: %s", request.description, decision.reason)
+                    self._transport_invalidate(request, scope, credential)
+                    state.refreshed = True
+                    continue
+            state.retries += 1
+            self._log_retry(request, decision, state, policy)
+            time.sleep(decision.delay)
+
+
+class AsyncTransport(_TransportBase):
+    """The async loop (``httpx``), never blocking the event loop. Subclasses implement ``_atransport_*``."""
+
+    async def _atransport_policy(self) -> RetryPolicy:
+        raise NotImplementedError
+
+    async def _atransport_client(self) -> httpx.AsyncClient:
+        raise NotImplementedError
+
+    async def _atransport_credential(self, request: ApiRequest, scope: Any) -> Credential | None:
+        raise NotImplementedError
+
+    async def _atransport_invalidate(
+        self, request: ApiRequest, scope: Any, credential: Credential | None
+    ) -> None:
+        raise NotImplementedError
+
+    async def _atransport_compose(
+        self, request: ApiRequest, credential: Credential | None
+    ) -> tuple[str, dict[str, str], tuple[tuple[str, str], ...]]:
+        raise NotImplementedError
+
+    async def _atransport_before_send(self, request: ApiRequest) -> None:
+        """Called before every attempt (a client-side rate limiter waits here)."""
+
+    async def _atransport_send(self, request: ApiRequest, scope: Any = None) -> ApiResponse:
+        """Async twin of :meth:`SyncTransport._transport_send`.
+
+        :param request: the call.
+        :param scope: what the credential depends on.
+        """
+        policy = await self._atransport_policy()
+        client = await self._atransport_client()
+        body = request.body_bytes()
+        state = _LoopState()
+        while True:
+            credential = await self._atransport_credential(request, scope)
+            url, headers, params = await self._atransport_compose(request, credential)
+            await self._atransport_before_send(request)
+            state.attempts += 1
+            try:
+                resp = await client.request(
+                    request.method,
+                    url,
+                    params=params,
+                    data=request.form,
+                    content=None if request.form is not None else body,
+                    headers=headers,
+                    timeout=policy.timeout,
+                )
+            except httpx.TransportError as exc:
+                failure = httpx_failure(exc)
+                decision = state.decide_failure(policy, request, failure)
+                if decision.step is Step.FAIL:
+                    raise no_answer_error(request, exc, state.attempts, failure) from exc
+            else:
+                answer = answer_from(resp.status_code, resp.headers, resp.content)
+                decision = state.decide(policy, request, answer)
+                if decision.step is Step.RETURN:
+                    return answer
+                if decision.step is Step.FAIL:
+                    raise self._final_error(request, answer, state.attempts, state.refreshed)
+                if decision.step is Step.REFRESH:
+                    self.log.info("%s: %s", request.description, decision.reason)
+                    await self._atransport_invalidate(request, scope, credential)
+                    state.refreshed = True
+                    continue
+            state.retries += 1
+            self._log_retry(request, decision, state, policy)
+            await asyncio.sleep(decision.delay)
