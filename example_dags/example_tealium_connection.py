@@ -35,4 +35,7 @@ def example_tealium_connection() -> None:
     check_connection()
 
 
-example_tealium_connection()
+dag = example_tealium_connection()
+
+if __name__ == "__main__":
+    dag.test()
