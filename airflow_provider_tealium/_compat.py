@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseHook
+try:
+    from airflow.sdk import BaseHook
+except ImportError:  # Airflow 3.0: the Task SDK did not export BaseHook yet
+    from airflow.hooks.base import BaseHook  # type: ignore[no-redef,unused-ignore]
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
+
+__all__ = ["BaseHook", "aget_connection", "mask_secret"]
 
 try:
     from airflow.sdk.log import mask_secret as _mask_secret

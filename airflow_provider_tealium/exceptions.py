@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from airflow.sdk.exceptions import AirflowException
+try:
+    from airflow.sdk.exceptions import AirflowException
+except ImportError:  # Airflow 3.0 defines it only in core
+    from airflow.exceptions import AirflowException  # type: ignore[no-redef,unused-ignore]
 
 
 class TealiumError(AirflowException):
