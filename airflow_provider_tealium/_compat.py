@@ -7,12 +7,38 @@ from typing import TYPE_CHECKING, Any
 try:
     from airflow.sdk import BaseHook
 except ImportError:  # Airflow 3.0: the Task SDK did not export BaseHook yet
-    from airflow.hooks.base import BaseHook  # type: ignore[no-redef,unused-ignore]
+    from airflow.hooks.base import BaseHook  # type: ignore[no-redef,attr-defined,unused-ignore]
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
-__all__ = ["BaseHook", "aget_connection", "mask_secret"]
+try:
+    from airflow.sdk.exceptions import (
+        AirflowException,
+        AirflowFailException,
+        AirflowSensorTimeout,
+        AirflowSkipException,
+        TaskDeferred,
+    )
+except ImportError:  # Airflow 3.0 defines them only in core (deprecated there from 3.1)
+    from airflow.exceptions import (  # type: ignore[no-redef,unused-ignore]
+        AirflowException,
+        AirflowFailException,
+        AirflowSensorTimeout,
+        AirflowSkipException,
+        TaskDeferred,
+    )
+
+__all__ = [
+    "AirflowException",
+    "AirflowFailException",
+    "AirflowSensorTimeout",
+    "AirflowSkipException",
+    "BaseHook",
+    "TaskDeferred",
+    "aget_connection",
+    "mask_secret",
+]
 
 try:
     from airflow.sdk.log import mask_secret as _mask_secret

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-try:
-    from airflow.sdk.exceptions import AirflowException
-except ImportError:  # Airflow 3.0 defines it only in core
-    from airflow.exceptions import AirflowException  # type: ignore[no-redef,unused-ignore]
+from airflow_provider_tealium._compat import AirflowException
 
 
 class TealiumError(AirflowException):

@@ -50,6 +50,11 @@ _TEALIUM_CONNECTION: dict[str, Any] = {
             "description": "The user's password, needed only by the v1 revisions API (not the API key).",
             "schema": {"type": ["string", "null"], "format": "password"},
         },
+        "revisions_api": {
+            "label": "Revisions API",
+            "description": "v1 (the documented API; needs the v1 password) or v2 (the manifest API; the API key).",
+            "schema": {"type": ["string", "null"], "enum": ["v1", "v2", None], "default": "v1"},
+        },
         "platform_base_url": {
             "label": "v3 platform URL",
             "description": "Base URL of the v3 platform host (iQ Profiles, publish). Override for the emulator.",
@@ -70,6 +75,65 @@ _TEALIUM_CONNECTION: dict[str, Any] = {
 }
 
 
+_IQM_CONNECTION: dict[str, Any] = {
+    "connection-type": "iqm",
+    "hook-class-name": "airflow_provider_tealium.hooks.iqm.IQMHook",
+    "hook-name": "IQM",
+    "conn-fields": {
+        "client_id": {
+            "label": "Client ID",
+            "description": "The API client id IQM issued (ask integrations@iqm.com).",
+            "schema": {"type": ["string", "null"]},
+        },
+        "client_secret": {
+            "label": "Client secret",
+            "description": "The API client secret issued with the client id.",
+            "schema": {"type": ["string", "null"], "format": "password"},
+        },
+        "workspace_host": {
+            "label": "Workspace host",
+            "description": "Your IQM workspace host, sent as X-IAA-HOST when logging in (e.g. app.iqm.com).",
+            "schema": {"type": ["string", "null"]},
+        },
+        "base_url": {
+            "label": "API URL",
+            "description": "Base URL of the IQM API. Override for the emulator.",
+            "schema": {"type": ["string", "null"], "default": "https://api.iqm.com"},
+        },
+        "login_flow": {
+            "label": "Login flow",
+            "description": "oauth: POST /api/v3/ua/oauth/token (default); login: POST /api/v3/ua/login (older docs).",
+            "schema": {"type": ["string", "null"], "enum": ["oauth", "login", None], "default": "oauth"},
+        },
+        "requests_per_minute": {
+            "label": "Requests per minute",
+            "description": "Client-side limit shared by every task in a process (IQM allows 20; default 20).",
+            "schema": {"type": ["integer", "null"], "minimum": 1},
+        },
+        **_RETRY_FIELDS,
+    },
+    "ui-field-behaviour": {
+        "hidden-fields": ["host", "port", "schema", "extra"],
+        "relabeling": {"login": "Email", "password": "Password"},
+        "placeholders": {"login": "user@example.com", "workspace_host": "app.iqm.com"},
+    },
+}
+
+
+_PACKAGE = "airflow_provider_tealium"
+
+
+def _modules(kind: str, *names: str) -> list[str]:
+    return [f"{_PACKAGE}.{kind}.{name}" for name in names]
+
+
+def _by_integration(kind: str, tealium: tuple[str, ...], iqm: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    entries = [{"integration-name": "Tealium", "python-modules": _modules(kind, *tealium)}]
+    if iqm:
+        entries.append({"integration-name": "IQM", "python-modules": _modules(kind, *iqm)})
+    return entries
+
+
 def get_provider_info() -> dict[str, Any]:
     """Return the provider's metadata (validated against Airflow's ``provider_info.schema.json`` in tests)."""
     return {
@@ -83,12 +147,17 @@ def get_provider_info() -> dict[str, Any]:
                 "external-doc-url": "https://docs.tealium.com/",
                 "tags": ["service"],
             },
+            {"integration-name": "IQM", "tags": ["service"]},
         ],
-        "hooks": [
-            {
-                "integration-name": "Tealium",
-                "python-modules": ["airflow_provider_tealium.hooks.tealium"],
-            },
+        "hooks": _by_integration("hooks", ("tealium", "profiles", "datalayers", "revisions"), ("iqm",)),
+        "operators": _by_integration(
+            "operators", ("profiles", "publish", "datalayers", "revisions"), ("iqm",)
+        ),
+        "sensors": _by_integration("sensors", ("publish", "datalayers", "revisions")),
+        "triggers": _by_integration("triggers", ("publish", "datalayers", "revisions")),
+        "extra-links": [
+            f"{_PACKAGE}.operators.profiles.TealiumProfileLink",
+            f"{_PACKAGE}.operators.datalayers.TealiumDataLayerLink",
         ],
-        "connection-types": [_TEALIUM_CONNECTION],
+        "connection-types": [_TEALIUM_CONNECTION, _IQM_CONNECTION],
     }

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import jwt
-
-from airflow_provider_tealium.api.request import ApiRequest, Host, TokenFamily
-from airflow_provider_tealium.exceptions import TealiumApiError
+from airflow_provider_tealium.api.request import ApiRequest, ApiResponse, Host, TokenFamily
+from airflow_provider_tealium.exceptions import TealiumApiError, TealiumValidationError
 
 if TYPE_CHECKING:
     from airflow_provider_tealium.api.config import TealiumConfig
@@ -27,6 +26,11 @@ AUTH_HOST = {TokenFamily.V3: Host.PLATFORM, TokenFamily.V2: Host.API, TokenFamil
 
 # Tealium documents 30 minutes; used only when a token carries no readable ``exp``.
 DEFAULT_TOKEN_LIFETIME = 1800.0
+# v1 sessions carry no expiry; assume Tealium's token lifetime and rely on a 401 (one new login) if shorter.
+V1_SESSION_LIFETIME = 1800.0
+V1_SESSION_COOKIE = "JSESSIONID"
+# Several Set-Cookie headers arrive joined by ", " (both HTTP clients do it), so match the name anywhere.
+_JSESSIONID_RE = re.compile(r"(?:^|[\s,;])JSESSIONID=([^;,\s]+)")
 # Refresh this long before ``exp`` (capped at a tenth of the lifetime, so short-lived tokens still get used).
 REFRESH_MARGIN = 60.0
 
@@ -61,6 +65,17 @@ def v2_auth_request(email: str, api_key: str) -> ApiRequest:
     """
     return ApiRequest(
         "POST", V2_AUTH_PATH, TokenFamily.NONE, Host.API, form={"username": email, "key": api_key}
+    )
+
+
+def v1_login_request(email: str, password: str) -> ApiRequest:
+    """``POST /v1/login``, form ``username`` + ``password`` (the user's password, not the API key).
+
+    :param email: the user's email.
+    :param password: the user's v1 password.
+    """
+    return ApiRequest(
+        "POST", V1_LOGIN_PATH, TokenFamily.NONE, Host.API, form={"username": email, "password": password}
     )
 
 
@@ -104,6 +119,8 @@ def token_times(token: str, now: float) -> tuple[float, float]:
     :param token: the JWT.
     :param now: the current time, used when the claims are missing.
     """
+    import jwt  # deferred: DAG files import this module, and pyjwt costs ~80 ms to import
+
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
@@ -141,6 +158,36 @@ def parse_token_answer(request: ApiRequest, body: object, now: float, *, needs_h
     )
 
 
+def parse_v1_login(request: ApiRequest, response: ApiResponse, now: float) -> IssuedToken:
+    """Read the ``JSESSIONID`` cookie and the ``{"utk": ...}`` body of a v1 login answer.
+
+    :param request: the login request (for error messages).
+    :param response: the whole answer (the cookie is in its headers).
+    :param now: the current epoch time.
+    """
+    match = _JSESSIONID_RE.search(response.headers.get("set-cookie", ""))
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    utk = body.get("utk") if isinstance(body, dict) else None
+    if match is None:
+        raise TealiumApiError(
+            request.method, request.path, response.status, "v1 login answer sets no JSESSIONID cookie"
+        )
+    if not isinstance(utk, str) or not utk:
+        raise TealiumApiError(request.method, request.path, response.status, "v1 login answer has no utk")
+    session_id = match.group(1)
+    return IssuedToken(
+        token=session_id,
+        host=None,
+        issued_at=now,
+        expires_at=now + V1_SESSION_LIFETIME,
+        headers=(("Cookie", f"{V1_SESSION_COOKIE}={session_id}"),),
+        params=(("utk", utk),),
+    )
+
+
 def region_base_url(platform_base_url: str, host: str) -> str:
     """The base URL of the region host, keeping the configured scheme (``http`` for the emulator).
 
@@ -159,10 +206,30 @@ class AuthCall:
 
     :param request: the authentication request.
     :param parse: turns ``(json body, now)`` into the credential.
+    :param parse_response: turns ``(whole answer, now)`` into the credential, for families whose
+        credential is also in the headers (v1's cookie); used instead of ``parse`` when set.
     """
 
     request: ApiRequest
     parse: Callable[[object, float], IssuedToken]
+    parse_response: Callable[[ApiResponse, float], IssuedToken] | None = None
+
+    def read(self, response: ApiResponse, now: float) -> IssuedToken:
+        """The credential in ``response``.
+
+        :param response: the authentication answer.
+        :param now: the current epoch time.
+        """
+        if self.parse_response is not None:
+            return self.parse_response(response, now)
+        return self.parse(response.json(), now)
+
+
+def _v1_needs_headers(request: ApiRequest) -> Callable[[object, float], IssuedToken]:
+    def parse(body: object, now: float) -> IssuedToken:
+        raise TealiumApiError(request.method, request.path, None, "a v1 login is read with AuthCall.read")
+
+    return parse
 
 
 def auth_call(
@@ -183,4 +250,17 @@ def auth_call(
     if family is TokenFamily.V2:
         req = v2_auth_request(config.email, config.api_key)
         return AuthCall(req, lambda body, now: parse_token_answer(req, body, now, needs_host=False))
+    if family is TokenFamily.V1:
+        if not config.v1_password:
+            raise TealiumValidationError(
+                f"{config.conn_id}.v1_password",
+                "is required by the v1 revisions API: set the 'v1_password' extra to the user's password "
+                "(not the API key), or use revisions_api='v2'",
+            )
+        req = v1_login_request(config.email, config.v1_password)
+        return AuthCall(
+            req,
+            _v1_needs_headers(req),
+            parse_response=lambda response, now: parse_v1_login(req, response, now),
+        )
     raise ValueError(f"no authentication call for token family {family.value!r}")

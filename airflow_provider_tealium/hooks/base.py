@@ -5,9 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from airflow.sdk import BaseHook
-
-from airflow_provider_tealium._compat import mask_secret
+from airflow_provider_tealium._compat import BaseHook, mask_secret
 from airflow_provider_tealium.api import auth
 from airflow_provider_tealium.api.config import (
     CONN_TYPE,
@@ -22,6 +20,11 @@ from airflow_provider_tealium.hooks.token_cache import TOKEN_CACHE, TokenCache, 
 from airflow_provider_tealium.hooks.transport import SECOND_401_HINT, Credential
 
 _AUTH_HINT = "Check the connection's login (the user's email) and password (the API key)."
+_V1_AUTH_HINT = (
+    "Check the connection's login (the user's email) and its 'v1_password' extra (the user's password, "
+    "not the API key). Refused logins are never retried: Tealium locks the user out for 10 minutes "
+    "after repeated failures."
+)
 
 Scope = tuple[str | None, str | None]
 """What a Tealium credential depends on besides the user: (account, profile) for v3, else (None, None)."""
@@ -98,7 +101,7 @@ class TealiumHookBase(BaseHook):
 
     @staticmethod
     def _issued(call: auth.AuthCall, response: ApiResponse) -> auth.IssuedToken:
-        token = call.parse(response.json(), time.time())
+        token = call.read(response, time.time())
         for secret in token.secrets:
             mask_secret(secret)
         return token
@@ -129,7 +132,9 @@ class TealiumHookBase(BaseHook):
     ) -> TealiumApiError:
         """Tealium's final errors, with a hint when credentials were refused."""
         hint = None
-        if answer.status == 401:
+        if answer.status == 401 and request.path == auth.V1_LOGIN_PATH:
+            hint = _V1_AUTH_HINT
+        elif answer.status == 401:
             hint = SECOND_401_HINT if refreshed else _AUTH_HINT
         return error_from_response(request, answer, attempts=attempts, hint=hint)
 

@@ -21,10 +21,13 @@ from airflow_provider_tealium.api.request import ApiRequest, ApiResponse, TokenF
 from airflow_provider_tealium.api.retry import RetryPolicy
 from airflow_provider_tealium.exceptions import TealiumError
 from airflow_provider_tealium.hooks.base import Scope, TealiumHookBase
+from airflow_provider_tealium.hooks.datalayers import AsyncDataLayersHookMixin, DataLayersHookMixin
+from airflow_provider_tealium.hooks.profiles import AsyncProfilesHookMixin, ProfilesHookMixin
+from airflow_provider_tealium.hooks.revisions import AsyncRevisionsHookMixin, RevisionsHookMixin
 from airflow_provider_tealium.hooks.transport import AsyncTransport, Credential, SyncTransport
 
 
-class TealiumHook(TealiumHookBase, SyncTransport):
+class TealiumHook(ProfilesHookMixin, DataLayersHookMixin, RevisionsHookMixin, TealiumHookBase, SyncTransport):
     """Talks to Tealium's v3 (iQ, publish) and v1/v2 (Hosted Data Layer, revisions) APIs.
 
     The connection is read on first use, not at construction, so building a hook in a DAG file costs
@@ -147,7 +150,9 @@ class TealiumHook(TealiumHookBase, SyncTransport):
             return False, str(exc)
 
 
-class TealiumAsyncHook(TealiumHookBase, AsyncTransport):
+class TealiumAsyncHook(
+    AsyncProfilesHookMixin, AsyncDataLayersHookMixin, AsyncRevisionsHookMixin, TealiumHookBase, AsyncTransport
+):
     """The async twin of :class:`TealiumHook` for triggers: httpx, async connection lookup, no blocking.
 
     Use it as an async context manager (or call :meth:`aclose`) so its HTTP client is released.

@@ -45,3 +45,21 @@ def tealium_connection(
     """
     monkeypatch.setenv("AIRFLOW_CONN_TEALIUM_DEFAULT", tealium_emulator.connection_json())
     yield tealium_emulator
+
+
+@pytest.fixture
+def iqm_connection(
+    tealium_emulator: TealiumEmulator, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TealiumEmulator]:
+    """The reset emulator, with ``AIRFLOW_CONN_IQM_DEFAULT`` pointing at its IQM API (fake credentials).
+
+    The process-wide IQM rate limiters start empty, so earlier tests' calls do not slow this one.
+
+    :param tealium_emulator: the reset emulator.
+    :param monkeypatch: restores the environment afterwards.
+    """
+    from airflow_provider_tealium.hooks.iqm import reset_limiters
+
+    reset_limiters()
+    monkeypatch.setenv("AIRFLOW_CONN_IQM_DEFAULT", tealium_emulator.iqm_connection_json())
+    yield tealium_emulator

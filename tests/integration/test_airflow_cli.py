@@ -46,7 +46,9 @@ def _airflow_version() -> tuple[int, int]:
     return int(major), int(minor)
 
 
-@pytest.mark.skipif(_airflow_version() < (3, 2), reason="declarative conn-fields forms arrived in Airflow 3.2")
+@pytest.mark.skipif(
+    _airflow_version() < (3, 2), reason="declarative conn-fields forms arrived in Airflow 3.2"
+)
 def test_providers_manager_builds_the_connection_form() -> None:
     from airflow.providers_manager import ProvidersManager
 

@@ -176,9 +176,8 @@ def test_v3_resource_call_on_the_platform_port_is_refused(tealium_emulator: Teal
         "returnCode": 404,
         "message": "v3 API calls must use the region host returned by /v3/auth",
     }
-    # No resource route exists yet: the region port answers the router's plain 404.
-    assert on_region.status_code == 404
-    assert on_region.json()["message"] != on_platform.json()["message"]
+    # The region port serves the route: without a token it asks for one.
+    assert on_region.status_code == 401
 
 
 def test_token_lifetime_is_configurable_and_reset(tealium_emulator: TealiumEmulator) -> None:

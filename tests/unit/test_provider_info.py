@@ -56,3 +56,24 @@ def test_every_referenced_class_imports() -> None:
 def test_entry_point_is_registered() -> None:
     eps = entry_points(group="apache_airflow_provider")
     assert any(ep.value == "airflow_provider_tealium.get_provider_info:get_provider_info" for ep in eps)
+
+
+def test_iqm_connection_form() -> None:
+    (conn,) = [c for c in get_provider_info()["connection-types"] if c["connection-type"] == "iqm"]
+    assert conn["hook-class-name"] == "airflow_provider_tealium.hooks.iqm.IQMHook"
+    fields = conn["conn-fields"]
+    expected = {
+        "client_id",
+        "client_secret",
+        "workspace_host",
+        "base_url",
+        "login_flow",
+        "requests_per_minute",
+    }
+    assert expected | {"max_retries", "backoff_base", "backoff_max", "timeout"} <= set(fields)
+    assert fields["client_secret"]["schema"]["format"] == "password"
+    assert fields["base_url"]["schema"]["default"] == "https://api.iqm.com"
+    assert all(f["label"] and f["description"] for f in fields.values())
+    behaviour = conn["ui-field-behaviour"]
+    assert behaviour["relabeling"] == {"login": "Email", "password": "Password"}
+    assert {"host", "port", "schema", "extra"} <= set(behaviour["hidden-fields"])

@@ -13,7 +13,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
 
-from airflow_provider_tealium.testing.emulator import routes_auth, routes_control, routes_diagnostics
+from airflow_provider_tealium.testing.emulator import (
+    routes_auth,
+    routes_control,
+    routes_datalayers,
+    routes_diagnostics,
+    routes_iqm,
+    routes_profiles,
+    routes_revisions,
+)
 from airflow_provider_tealium.testing.emulator.errors import EmulatorHTTPError, handle_emulator_error
 from airflow_provider_tealium.testing.emulator.middleware import RAW_SEND_SCOPE_KEY, EmulatorMiddleware
 from airflow_provider_tealium.testing.emulator.state import EmulatorState
@@ -36,6 +44,10 @@ ROUTE_MODULES: tuple[RouteModule, ...] = (
     routes_auth,
     routes_control,
     routes_diagnostics,
+    routes_revisions,
+    routes_datalayers,
+    routes_profiles,
+    routes_iqm,
 )
 
 

@@ -211,6 +211,29 @@ class TealiumEmulator:
         }
         return json.dumps(connection)
 
+    def iqm_connection_json(self, login_flow: str = "oauth", **extra: Any) -> str:
+        """An Airflow ``iqm`` connection as JSON, usable as ``AIRFLOW_CONN_IQM_DEFAULT`` (fake credentials).
+
+        :param login_flow: ``"oauth"`` (the form-encoded token call) or ``"login"`` (the JSON login).
+        :param extra: more extras (``requests_per_minute``, retry settings).
+        """
+        from airflow_provider_tealium.testing.emulator import routes_iqm
+
+        connection: dict[str, Any] = {
+            "conn_type": "iqm",
+            "login": DEFAULT_EMAIL,
+            "password": routes_iqm.DEFAULT_IQM_PASSWORD,
+            "extra": {
+                "client_id": routes_iqm.DEFAULT_CLIENT_ID,
+                "client_secret": routes_iqm.DEFAULT_CLIENT_SECRET,
+                "workspace_host": routes_iqm.DEFAULT_WORKSPACE_HOST,
+                "base_url": self.base_url,
+                "login_flow": login_flow,
+                **extra,
+            },
+        }
+        return json.dumps(connection)
+
     def __enter__(self) -> TealiumEmulator:
         return self.start()
 

@@ -1,0 +1,1 @@
+"""Tealium operators, one module per API family."""

@@ -1,0 +1,1 @@
+"""Tealium sensors, one module per API family."""

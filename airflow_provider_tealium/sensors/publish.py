@@ -1,0 +1,153 @@
+"""A sensor that waits for a publish to reach every target."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
+
+from airflow_provider_tealium.api.config import DEFAULT_CONN_ID
+from airflow_provider_tealium.operators.profiles import TealiumProfileLink
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_tealium.hooks.tealium import TealiumHook
+
+
+def fail_now(message: str) -> Exception:
+    """An error that fails the task without retries (a stopped publish will not start by itself).
+
+    :param message: the message.
+    """
+    from airflow_provider_tealium._compat import AirflowFailException
+
+    return AirflowFailException(message)
+
+
+def handle_publish_event(event: dict[str, Any]) -> dict[str, Any]:
+    """Turn a :class:`~airflow_provider_tealium.triggers.publish.TealiumPublishTrigger` event into the
+    task's result, or raise.
+
+    :param event: the event payload.
+    """
+    from airflow_provider_tealium.exceptions import TealiumError
+
+    status = event.get("status")
+    if status == "success":
+        return {
+            "publish_id": event["publish_id"],
+            "account": event.get("account"),
+            "profile": event.get("profile"),
+            "version_id": event.get("version_id"),
+            "targets": event.get("targets"),
+            "state": "published",
+            "target_states": event.get("target_states", {}),
+        }
+    if event.get("reason") == "stopped":
+        raise fail_now(str(event["message"]))
+    raise TealiumError(str(event.get("message") or f"publish wait ended with {status!r}"))
+
+
+class TealiumPublishSensor(BaseSensorOperator):
+    """Wait until a publish is ``published`` on every target; fail at once if one is ``stopped``.
+
+    :param publish_id: the publish (templated; usually ``TealiumPublishOperator``'s XCom).
+    :param targets: the targets published, to read a single-state answer (optional).
+    :param tealium_conn_id: the ``tealium`` connection.
+    :param account: the account (default from the connection).
+    :param profile: the profile (default from the connection).
+    :param deferrable: hand the wait to the triggerer.
+    :param poke_interval: seconds between polls; at least 1 (Tealium answers 429 to faster polling).
+    :return: ``{"publish_id", "targets", "target_states", "state": "published", ...}``.
+    """
+
+    template_fields: Sequence[str] = ("publish_id", "targets", "account", "profile")
+    operator_extra_links = (TealiumProfileLink(),)
+
+    def __init__(
+        self,
+        *,
+        publish_id: str,
+        targets: Sequence[str] | None = None,
+        tealium_conn_id: str = DEFAULT_CONN_ID,
+        account: str | None = None,
+        profile: str | None = None,
+        deferrable: bool = False,
+        poke_interval: float = 5.0,
+        **kwargs: Any,
+    ) -> None:
+        from airflow_provider_tealium.api.publish import validate_poll_interval
+
+        super().__init__(poke_interval=validate_poll_interval(poke_interval, "poke_interval"), **kwargs)
+        self.publish_id = publish_id
+        self.targets = targets
+        self.tealium_conn_id = tealium_conn_id
+        self.account = account
+        self.profile = profile
+        self.deferrable = deferrable
+        self.resolved_profile: tuple[str, str] | None = None
+
+    @cached_property
+    def hook(self) -> TealiumHook:
+        """The hook (built on first use)."""
+        from airflow_provider_tealium.hooks.tealium import TealiumHook
+
+        return TealiumHook(self.tealium_conn_id, account=self.account, profile=self.profile)
+
+    def poke(self, context: Context) -> PokeReturnValue | bool:
+        """One status poll."""
+        account, profile = self.resolved_profile = self.hook.account_profile(self.account, self.profile)
+        status = self.hook.get_publish_status(self.publish_id, account, profile, self.targets or ())
+        if status.stopped:
+            raise fail_now(
+                f"Publish {self.publish_id} stopped for {', '.join(status.stopped)} ({status.summary()})"
+            )
+        self.log.info("Publish %s: %s", self.publish_id, status.summary())
+        if not status.done:
+            return False
+        return PokeReturnValue(
+            True,
+            xcom_value={
+                "publish_id": self.publish_id,
+                "account": account,
+                "profile": profile,
+                "targets": list(status.targets),
+                "state": "published",
+                "target_states": status.to_dict()["targets"],
+            },
+        )
+
+    def execute(self, context: Context) -> Any:
+        """Poll here, or defer to the triggerer."""
+        if not self.deferrable:
+            return super().execute(context)
+        from airflow_provider_tealium.triggers.publish import TealiumPublishTrigger
+
+        account, profile = self.resolved_profile = self.hook.account_profile(self.account, self.profile)
+        timeout = self.timeout.total_seconds() if isinstance(self.timeout, timedelta) else float(self.timeout)
+        self.defer(
+            trigger=TealiumPublishTrigger(
+                publish_id=self.publish_id,
+                account=account,
+                profile=profile,
+                targets=list(self.targets or []),
+                end_time=time.time() + timeout,
+                poll_interval=self.poke_interval
+                if not isinstance(self.poke_interval, timedelta)
+                else self.poke_interval.total_seconds(),
+                tealium_conn_id=self.tealium_conn_id,
+            ),
+            method_name="execute_complete",
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Resume after the trigger fired.
+
+        :param event: the trigger's event.
+        """
+        return handle_publish_event(event)

@@ -1,0 +1,1 @@
+"""Tealium triggers, one module per API family."""

@@ -1,0 +1,1 @@
+"""Benchmarks backing the provider's performance claims; run them with ``make bench``."""
