@@ -64,11 +64,12 @@ def test_v1_lists_details_and_bundle_with_one_login(tealium_connection: TealiumE
 
 
 def test_session_expiry_logs_in_again_once(tealium_connection: TealiumEmulator) -> None:
-    configure_revisions(tealium_connection.state, session_lifetime=0.5)
+    # Long enough that a loaded machine cannot let the fresh session expire before its resend.
+    configure_revisions(tealium_connection.state, session_lifetime=2.0)
     publish(tealium_connection)
     hook = TealiumHook()
     hook.list_revision_ids()
-    time.sleep(0.7)
+    time.sleep(2.2)
     assert len(hook.list_revision_ids()) == 1
     seen = calls(tealium_connection)
     assert seen[LOGIN] == 2
@@ -78,12 +79,12 @@ def test_session_expiry_logs_in_again_once(tealium_connection: TealiumEmulator) 
 
 def test_async_hook_logs_in_again_after_expiry(tealium_connection: TealiumEmulator) -> None:
     revision_id = publish(tealium_connection)
-    configure_revisions(tealium_connection.state, session_lifetime=0.5)
+    configure_revisions(tealium_connection.state, session_lifetime=2.0)
 
     async def run() -> tuple[list[str], rev.RevisionDetails]:
         async with TealiumAsyncHook() as hook:
             await hook.alist_revision_ids()
-            await asyncio.sleep(0.7)
+            await asyncio.sleep(2.2)
             return await hook.alist_revision_ids(), await hook.aget_revision(revision_id)
 
     ids, details = asyncio.run(run())
