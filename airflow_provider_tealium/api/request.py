@@ -65,9 +65,11 @@ class ApiRequest:
     host: Host
     params: Params = field(default_factory=list)
     json_body: Any = None
-    form: dict[str, str] | None = None
+    # Auth forms carry the API key or password: kept out of repr (tracebacks may render locals).
+    form: dict[str, str] | None = field(default=None, repr=False)
     content: bytes | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    # May carry a Basic auth header (IQM login): kept out of repr, like ``form``.
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
     ok_statuses: frozenset[int] = frozenset({200})
     idempotent: bool = True
     raw: bool = False
@@ -96,8 +98,9 @@ class ApiResponse:
     """
 
     status: int
-    headers: dict[str, str]
-    content: bytes
+    headers: dict[str, str] = field(repr=False)
+    # An auth answer's body is a token: kept out of repr (tracebacks may render locals).
+    content: bytes = field(repr=False)
 
     def json(self) -> Any:
         """The body parsed as JSON (``None`` for an empty body)."""

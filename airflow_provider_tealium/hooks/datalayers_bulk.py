@@ -50,9 +50,11 @@ class RateLimitedTealiumHook(TealiumHook):
 
 
 def _open_text(source: Any) -> IO[str]:
-    if isinstance(source, (str, Path)):
+    if isinstance(source, str):
         return open(source, encoding="utf-8")
-    return source.open("r", encoding="utf-8")  # ObjectStoragePath and anything path-like with open()
+    # Path, ObjectStoragePath and anything path-like: their own open(). Some ObjectStoragePath versions
+    # subclass pathlib.Path, and str() of those is a URL the builtin open() cannot read.
+    return source.open("r", encoding="utf-8")
 
 
 def _is_path(source: Any) -> bool:
@@ -88,7 +90,8 @@ def iter_source(source: Source) -> Iterator[tuple[Any, Any]]:
                 )
             yield from body.items()
             return
-        for number, line in enumerate(handle, start=1):
+        # readline, not iteration: Airflow 3.0's ObjectStoragePath file wrapper does not implement __iter__.
+        for number, line in enumerate(iter(handle.readline, ""), start=1):
             if not line.strip():
                 continue
             where = f"datalayers ({name} line {number})"

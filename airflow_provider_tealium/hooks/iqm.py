@@ -404,7 +404,7 @@ class IQMHook(BaseHook, SyncTransport):
                 failure = requests_failure(exc)
                 decision = decide_on_failure(policy, kind=failure, idempotent=True, retries_used=retries)
                 if decision.step is not Step.RETRY:
-                    raise no_answer_error(request, exc, retries + 1, failure) from None
+                    raise no_answer_error(request, type(exc).__name__, retries + 1, failure) from None
             retries += 1
             self.log.warning(
                 "%s: %s; retry %d/%d in %.1f s",

@@ -70,17 +70,18 @@ def httpx_failure(exc: httpx.TransportError) -> FailureKind:
 
 
 def no_answer_error(
-    request: ApiRequest, exc: BaseException, attempts: int, failure: FailureKind
+    request: ApiRequest, error_type: str, attempts: int, failure: FailureKind
 ) -> TealiumApiError:
     """The error for a call that never got an answer.
 
     :param request: the call.
-    :param exc: the transport's exception.
+    :param error_type: the transport exception's type name.
     :param attempts: how many times it was sent.
     :param failure: whether the last attempt may have reached the server.
     """
-    # The exception's own text can quote the full URL, query string (v1 ``utk``) included: keep its type only.
-    what = type(exc).__name__
+    # The exception's own text can quote the full URL, query string (v1 ``utk``) included, and its
+    # traceback holds the request's headers: only its type name is kept.
+    what = error_type
     if failure is FailureKind.MAYBE_SENT and not request.idempotent:
         return TealiumAmbiguousResultError(
             request.method,
@@ -185,6 +186,25 @@ class SyncTransport(_TransportBase):
     def _transport_before_send(self, request: ApiRequest) -> None:
         """Called before every attempt (a client-side rate limiter waits here)."""
 
+    def _transport_attempt(
+        self, session: requests.Session, request: ApiRequest, credential: Credential | None, timeout: float
+    ) -> ApiResponse | tuple[FailureKind, str]:
+        """Send once: the answer, or how the send failed and the failure's type name.
+
+        Everything that carries the credential (URL parameters, headers) lives in this frame only, and
+        the transport's exception is not kept: by the time the loop raises, no frame of the traceback
+        holds a secret, so a renderer that shows local variables (Airflow 3.0's does) cannot print one.
+        """
+        url, headers, params = self._transport_compose(request, credential)
+        body = request.form if request.form is not None else request.body_bytes()
+        try:
+            resp = session.request(
+                request.method, url, params=params, data=body, headers=headers, timeout=timeout
+            )
+        except requests.RequestException as exc:
+            return requests_failure(exc), type(exc).__name__
+        return answer_from(resp.status_code, resp.headers, resp.content)
+
     def _transport_send(self, request: ApiRequest, scope: Any = None) -> ApiResponse:
         """Send ``request`` until it succeeds, fails for good, or retries run out.
 
@@ -193,29 +213,23 @@ class SyncTransport(_TransportBase):
         """
         policy = self._transport_policy()
         session = self._transport_session()
-        body = request.form if request.form is not None else request.body_bytes()
         state = _LoopState()
         while True:
             credential = self._transport_credential(request, scope)
-            url, headers, params = self._transport_compose(request, credential)
             self._transport_before_send(request)
             state.attempts += 1
-            try:
-                resp = session.request(
-                    request.method, url, params=params, data=body, headers=headers, timeout=policy.timeout
-                )
-            except requests.RequestException as exc:
-                failure = requests_failure(exc)
+            outcome = self._transport_attempt(session, request, credential, policy.timeout)
+            if isinstance(outcome, tuple):
+                failure, error_type = outcome
                 decision = state.decide_failure(policy, request, failure)
                 if decision.step is Step.FAIL:
-                    raise no_answer_error(request, exc, state.attempts, failure) from exc
+                    raise no_answer_error(request, error_type, state.attempts, failure)
             else:
-                answer = answer_from(resp.status_code, resp.headers, resp.content)
-                decision = state.decide(policy, request, answer)
+                decision = state.decide(policy, request, outcome)
                 if decision.step is Step.RETURN:
-                    return answer
+                    return outcome
                 if decision.step is Step.FAIL:
-                    raise self._final_error(request, answer, state.attempts, state.refreshed)
+                    raise self._final_error(request, outcome, state.attempts, state.refreshed)
                 if decision.step is Step.REFRESH:
                     self.log.info("%s: %s", request.description, decision.reason)
                     self._transport_invalidate(request, scope, credential)
@@ -251,6 +265,25 @@ class AsyncTransport(_TransportBase):
     async def _atransport_before_send(self, request: ApiRequest) -> None:
         """Called before every attempt (a client-side rate limiter waits here)."""
 
+    async def _atransport_attempt(
+        self, client: httpx.AsyncClient, request: ApiRequest, credential: Credential | None, timeout: float
+    ) -> ApiResponse | tuple[FailureKind, str]:
+        """Async twin of :meth:`SyncTransport._transport_attempt` (secrets stay in this frame)."""
+        url, headers, params = await self._atransport_compose(request, credential)
+        try:
+            resp = await client.request(
+                request.method,
+                url,
+                params=params,
+                data=request.form,
+                content=None if request.form is not None else request.body_bytes(),
+                headers=headers,
+                timeout=timeout,
+            )
+        except httpx.TransportError as exc:
+            return httpx_failure(exc), type(exc).__name__
+        return answer_from(resp.status_code, resp.headers, resp.content)
+
     async def _atransport_send(self, request: ApiRequest, scope: Any = None) -> ApiResponse:
         """Async twin of :meth:`SyncTransport._transport_send`.
 
@@ -259,35 +292,23 @@ class AsyncTransport(_TransportBase):
         """
         policy = await self._atransport_policy()
         client = await self._atransport_client()
-        body = request.body_bytes()
         state = _LoopState()
         while True:
             credential = await self._atransport_credential(request, scope)
-            url, headers, params = await self._atransport_compose(request, credential)
             await self._atransport_before_send(request)
             state.attempts += 1
-            try:
-                resp = await client.request(
-                    request.method,
-                    url,
-                    params=params,
-                    data=request.form,
-                    content=None if request.form is not None else body,
-                    headers=headers,
-                    timeout=policy.timeout,
-                )
-            except httpx.TransportError as exc:
-                failure = httpx_failure(exc)
+            outcome = await self._atransport_attempt(client, request, credential, policy.timeout)
+            if isinstance(outcome, tuple):
+                failure, error_type = outcome
                 decision = state.decide_failure(policy, request, failure)
                 if decision.step is Step.FAIL:
-                    raise no_answer_error(request, exc, state.attempts, failure) from exc
+                    raise no_answer_error(request, error_type, state.attempts, failure)
             else:
-                answer = answer_from(resp.status_code, resp.headers, resp.content)
-                decision = state.decide(policy, request, answer)
+                decision = state.decide(policy, request, outcome)
                 if decision.step is Step.RETURN:
-                    return answer
+                    return outcome
                 if decision.step is Step.FAIL:
-                    raise self._final_error(request, answer, state.attempts, state.refreshed)
+                    raise self._final_error(request, outcome, state.attempts, state.refreshed)
                 if decision.step is Step.REFRESH:
                     self.log.info("%s: %s", request.description, decision.reason)
                     await self._atransport_invalidate(request, scope, credential)

@@ -1,0 +1,53 @@
+"""Fault-injection suite setup: the e2e ``run_dag`` fixtures, fast connections, and the summary table.
+
+Every test appends one row per run (operator or DAG) to :data:`tests.faults.report.ROWS`; when any
+fault test ran, :func:`pytest_terminal_summary` prints them as one table at the end of the session.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from airflow_provider_tealium.testing.emulator import TealiumEmulator
+from airflow_provider_tealium.testing.emulator.routes_profiles import store as profiles_store
+from tests.e2e.conftest import airflow_db, run_dag  # noqa: F401  (re-exported fixtures)
+from tests.faults.report import ROWS, render_table
+
+# Small backoffs keep every scenario fast; the retry count stays the production default (5).
+FAST_RETRY: dict[str, Any] = {"backoff_base": 0.01, "backoff_max": 0.05}
+
+
+def set_tealium_extra(emulator: TealiumEmulator, monkeypatch: pytest.MonkeyPatch, **extra: Any) -> None:
+    """Point ``tealium_default`` at the emulator with these extras on top of the fast retry policy."""
+    conn = json.loads(emulator.connection_json())
+    conn["extra"].update(FAST_RETRY, **extra)
+    monkeypatch.setenv("AIRFLOW_CONN_TEALIUM_DEFAULT", json.dumps(conn))
+
+
+@pytest.fixture
+def tealium(
+    tealium_connection: TealiumEmulator, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TealiumEmulator]:
+    """The reset emulator, ``tealium_default`` with small backoffs, Tealium's real 15 s post-update lock."""
+    set_tealium_extra(tealium_connection, monkeypatch)
+    profiles_store(tealium_connection.state).configure(lock_seconds=15)
+    yield tealium_connection
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "faults: fault-injection scenarios against the emulator (tests/faults)"
+    )
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Print the fault-injection table, only when fault tests recorded rows."""
+    if not ROWS:
+        return
+    terminalreporter.section("fault injection")
+    for line in render_table(ROWS):
+        terminalreporter.write_line(line)
