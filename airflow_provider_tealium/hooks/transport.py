@@ -147,6 +147,31 @@ class _TransportBase:
         hint = SECOND_401_HINT if answer.status == 401 and refreshed else None
         return error_from_response(request, answer, attempts=attempts, hint=hint)
 
+    def _after_attempt(
+        self,
+        state: _LoopState,
+        policy: RetryPolicy,
+        request: ApiRequest,
+        outcome: ApiResponse | tuple[FailureKind, str],
+    ) -> Decision | TealiumApiError:
+        """What both loops do after one attempt: a decision to act on, or the error to raise.
+
+        :param state: the call's bookkeeping.
+        :param policy: the retry policy.
+        :param request: the call.
+        :param outcome: the answer, or how the send failed.
+        """
+        if isinstance(outcome, tuple):
+            failure, error_type = outcome
+            decision = state.decide_failure(policy, request, failure)
+            if decision.step is Step.FAIL:
+                return no_answer_error(request, error_type, state.attempts, failure)
+            return decision
+        decision = state.decide(policy, request, outcome)
+        if decision.step is Step.FAIL:
+            return self._final_error(request, outcome, state.attempts, state.refreshed)
+        return decision
+
     def _log_retry(
         self, request: ApiRequest, decision: Decision, state: _LoopState, policy: RetryPolicy
     ) -> None:
@@ -219,22 +244,16 @@ class SyncTransport(_TransportBase):
             self._transport_before_send(request)
             state.attempts += 1
             outcome = self._transport_attempt(session, request, credential, policy.timeout)
-            if isinstance(outcome, tuple):
-                failure, error_type = outcome
-                decision = state.decide_failure(policy, request, failure)
-                if decision.step is Step.FAIL:
-                    raise no_answer_error(request, error_type, state.attempts, failure)
-            else:
-                decision = state.decide(policy, request, outcome)
-                if decision.step is Step.RETURN:
-                    return outcome
-                if decision.step is Step.FAIL:
-                    raise self._final_error(request, outcome, state.attempts, state.refreshed)
-                if decision.step is Step.REFRESH:
-                    self.log.info("%s: %s", request.description, decision.reason)
-                    self._transport_invalidate(request, scope, credential)
-                    state.refreshed = True
-                    continue
+            decision = self._after_attempt(state, policy, request, outcome)
+            if isinstance(decision, TealiumApiError):
+                raise decision
+            if decision.step is Step.RETURN and isinstance(outcome, ApiResponse):
+                return outcome
+            if decision.step is Step.REFRESH:
+                self.log.info("%s: %s", request.description, decision.reason)
+                self._transport_invalidate(request, scope, credential)
+                state.refreshed = True
+                continue
             state.retries += 1
             self._log_retry(request, decision, state, policy)
             time.sleep(decision.delay)
@@ -298,22 +317,16 @@ class AsyncTransport(_TransportBase):
             await self._atransport_before_send(request)
             state.attempts += 1
             outcome = await self._atransport_attempt(client, request, credential, policy.timeout)
-            if isinstance(outcome, tuple):
-                failure, error_type = outcome
-                decision = state.decide_failure(policy, request, failure)
-                if decision.step is Step.FAIL:
-                    raise no_answer_error(request, error_type, state.attempts, failure)
-            else:
-                decision = state.decide(policy, request, outcome)
-                if decision.step is Step.RETURN:
-                    return outcome
-                if decision.step is Step.FAIL:
-                    raise self._final_error(request, outcome, state.attempts, state.refreshed)
-                if decision.step is Step.REFRESH:
-                    self.log.info("%s: %s", request.description, decision.reason)
-                    await self._atransport_invalidate(request, scope, credential)
-                    state.refreshed = True
-                    continue
+            decision = self._after_attempt(state, policy, request, outcome)
+            if isinstance(decision, TealiumApiError):
+                raise decision
+            if decision.step is Step.RETURN and isinstance(outcome, ApiResponse):
+                return outcome
+            if decision.step is Step.REFRESH:
+                self.log.info("%s: %s", request.description, decision.reason)
+                await self._atransport_invalidate(request, scope, credential)
+                state.refreshed = True
+                continue
             state.retries += 1
             self._log_retry(request, decision, state, policy)
             await asyncio.sleep(decision.delay)
