@@ -14,6 +14,8 @@ from pathlib import Path
 
 BENCHMARKS = (
     "benchmarks.bench_auth_economy",
+    "benchmarks.bench_dle_bulk",
+    "benchmarks.bench_triggerer_density",
     "benchmarks.bench_dag_parse",
     "benchmarks.bench_iqm_rows",
 )

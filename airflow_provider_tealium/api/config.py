@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_tealium.api.auth import DEFAULT_API_BASE_URL, DEFAULT_PLATFORM_BASE_URL
+from airflow_provider_tealium.api.defaults import TEALIUM_CONN_ID
 from airflow_provider_tealium.api.request import Host
 from airflow_provider_tealium.api.retry import RetryPolicy
 from airflow_provider_tealium.exceptions import TealiumValidationError
 
 CONN_TYPE = "tealium"
-DEFAULT_CONN_ID = "tealium_default"
+DEFAULT_CONN_ID = TEALIUM_CONN_ID
 
 # Names of the extras (the connection form's ``conn-fields`` use the same names).
 EXTRA_ACCOUNT = "account"

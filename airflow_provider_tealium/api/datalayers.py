@@ -19,6 +19,7 @@ from urllib.parse import unquote
 import pendulum
 
 from airflow_provider_tealium.api.auth import segment
+from airflow_provider_tealium.api.defaults import DLE_REQUESTS_PER_SECOND
 from airflow_provider_tealium.api.request import ApiRequest, Host, TokenFamily
 from airflow_provider_tealium.exceptions import TealiumValidationError, TealiumValidationErrors
 
@@ -40,7 +41,7 @@ RESTRICTED_CHARACTERS = "/:?#[]@!$&'()\\+,;=%.\""
 PAGE_SIZE = 1000
 MAX_FAILED_UPLOADS = 5000
 MAX_REQUESTS_PER_SECOND = 100.0
-DEFAULT_REQUESTS_PER_SECOND = 50.0
+DEFAULT_REQUESTS_PER_SECOND = DLE_REQUESTS_PER_SECOND
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 
 INVALID_REQUEST_MESSAGE = "Invalid request submission. Please check supplied parameters or request body."

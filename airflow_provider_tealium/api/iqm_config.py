@@ -8,11 +8,12 @@ from enum import Enum
 from typing import Any
 
 from airflow_provider_tealium.api.config import _extra_value, parse_extra, retry_policy
+from airflow_provider_tealium.api.defaults import IQM_CONN_ID
 from airflow_provider_tealium.api.retry import RetryPolicy
 from airflow_provider_tealium.exceptions import TealiumValidationError
 
 CONN_TYPE = "iqm"
-DEFAULT_CONN_ID = "iqm_default"
+DEFAULT_CONN_ID = IQM_CONN_ID
 DEFAULT_BASE_URL = "https://api.iqm.com"
 
 # The documented limit is 20 requests a minute per client.

@@ -8,6 +8,8 @@ each API family come from mixins, one module per family.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from functools import cached_property
 from typing import Any
 
@@ -150,18 +152,43 @@ class TealiumHook(ProfilesHookMixin, DataLayersHookMixin, RevisionsHookMixin, Te
             return False, str(exc)
 
 
+# A triggerer runs hundreds of triggers in one event loop, each with its own hook. A client per hook
+# would build an SSL context per trigger (tens of ms of CPU and ~0.3 MB each) and its own connection
+# pool, so every hook on a loop shares one client; the last hook to close it closes it. The timeout is
+# passed with every request, so the shared client needs no per-connection settings. The pool is kept
+# small on purpose: httpcore scans every pooled connection on each request, so a pool as large as the
+# number of triggers costs CPU quadratically (measured in benchmarks/bench_triggerer_density.py); a
+# request waiting for a free connection counts against its own timeout and is retried like any other.
+SHARED_CLIENT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=20)
+
+
+class _SharedClient:
+    """One loop's shared client and how many open hooks use it."""
+
+    def __init__(self) -> None:
+        self.client = httpx.AsyncClient(limits=SHARED_CLIENT_LIMITS)
+        self.users = 0
+
+
+_SHARED_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _SharedClient] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 class TealiumAsyncHook(
     AsyncProfilesHookMixin, AsyncDataLayersHookMixin, AsyncRevisionsHookMixin, TealiumHookBase, AsyncTransport
 ):
     """The async twin of :class:`TealiumHook` for triggers: httpx, async connection lookup, no blocking.
 
-    Use it as an async context manager (or call :meth:`aclose`) so its HTTP client is released.
+    Use it as an async context manager (or call :meth:`aclose`) so its HTTP client is released. All
+    hooks on one event loop share one HTTP client (and its connection pool), closed with the last of them.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._config: TealiumConfig | None = None
         self._client: httpx.AsyncClient | None = None
+        self._shared: _SharedClient | None = None
 
     async def __aenter__(self) -> TealiumAsyncHook:
         return self
@@ -170,10 +197,16 @@ class TealiumAsyncHook(
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP client."""
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        """Release the HTTP client (closed when no other hook on this event loop uses it)."""
+        shared, self._shared, self._client = self._shared, None, None
+        if shared is None:
+            return
+        shared.users -= 1
+        if shared.users <= 0:
+            loop = asyncio.get_running_loop()
+            if _SHARED_CLIENTS.get(loop) is shared:
+                del _SHARED_CLIENTS[loop]
+            await shared.client.aclose()
 
     async def aconfig(self) -> TealiumConfig:
         """The connection's settings, looked up without blocking the event loop."""
@@ -216,7 +249,12 @@ class TealiumAsyncHook(
 
     async def _atransport_client(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=(await self.aconfig()).retry.timeout)
+            loop = asyncio.get_running_loop()
+            shared = _SHARED_CLIENTS.get(loop)
+            if shared is None or shared.client.is_closed:
+                shared = _SHARED_CLIENTS[loop] = _SharedClient()
+            shared.users += 1
+            self._shared, self._client = shared, shared.client
         return self._client
 
     async def _atransport_credential(self, request: ApiRequest, scope: Any) -> Credential | None:

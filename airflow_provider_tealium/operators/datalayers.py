@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, BaseOperatorLink
 
-from airflow_provider_tealium.api import datalayers as dle
-from airflow_provider_tealium.api.config import DEFAULT_CONN_ID
+from airflow_provider_tealium.api.defaults import DLE_REQUESTS_PER_SECOND
+from airflow_provider_tealium.api.defaults import TEALIUM_CONN_ID as DEFAULT_CONN_ID
 from airflow_provider_tealium.exceptions import TealiumError, TealiumValidationError
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ class TealiumUploadDataLayerOperator(_DataLayerOperatorBase):
         data: Any = None,
         datalayers: Any = None,
         mode: str = "create",
-        requests_per_second: float = dle.DEFAULT_REQUESTS_PER_SECOND,
+        requests_per_second: float = DLE_REQUESTS_PER_SECOND,
         max_workers: int = 8,
         only_ids: list[str] | None = None,
         retry_failed_from: Any = None,
@@ -174,6 +174,7 @@ class TealiumUploadDataLayerOperator(_DataLayerOperatorBase):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Validate, upload, push the result; fail if any data layer failed after retries."""
+        from airflow_provider_tealium.api import datalayers as dle
         from airflow_provider_tealium.hooks.datalayers_bulk import BulkUploader
 
         source = self._source()
@@ -234,7 +235,7 @@ class TealiumDeleteDataLayerOperator(_DataLayerOperatorBase):
         *,
         datalayer_ids: str | list[str],
         missing_ok: bool = True,
-        requests_per_second: float = dle.DEFAULT_REQUESTS_PER_SECOND,
+        requests_per_second: float = DLE_REQUESTS_PER_SECOND,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -244,6 +245,7 @@ class TealiumDeleteDataLayerOperator(_DataLayerOperatorBase):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Validate every id, then delete them one by one at the rate limit."""
+        from airflow_provider_tealium.api import datalayers as dle
         from airflow_provider_tealium.hooks.rate_limit import TokenBucket
 
         ids = [self.datalayer_ids] if isinstance(self.datalayer_ids, str) else list(self.datalayer_ids or [])

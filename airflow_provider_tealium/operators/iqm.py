@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_tealium.api.iqm_config import DEFAULT_CONN_ID
+from airflow_provider_tealium.api.defaults import IQM_CONN_ID as DEFAULT_CONN_ID
 from airflow_provider_tealium.exceptions import TealiumValidationError
 
 if TYPE_CHECKING:

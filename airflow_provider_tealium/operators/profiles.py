@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, BaseOperatorLink
 
-from airflow_provider_tealium.api.config import DEFAULT_CONN_ID
+from airflow_provider_tealium.api.defaults import TEALIUM_CONN_ID as DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 DEFAULT_INCLUDES = ("loadRules", "variables", "extensions", "versionIds")
 DEFAULT_LOCK_TIMEOUT = 180.0
 MAX_RESENDS = 3
+# Answers from a proxy in front of Tealium: the PATCH may or may not have been applied.
+GATEWAY_STATUSES = frozenset({502, 504})
 
 
 class TealiumProfileLink(BaseOperatorLink):
@@ -238,7 +240,15 @@ class _ProfileWriter(TealiumProfileBaseOperator):
         operations = len(validated.body["operationList"])
         while True:
             try:
-                self.hook.patch_profile(validated.body, account, profile)
+                try:
+                    self.hook.patch_profile(validated.body, account, profile)
+                except TealiumApiError as exc:
+                    if exc.status in GATEWAY_STATUSES:
+                        # A gateway's 502/504 does not say whether Tealium applied the PATCH behind it.
+                        raise TealiumAmbiguousResultError(
+                            exc.method, exc.path, exc.status, exc.api_message, attempts=exc.attempts
+                        ) from exc
+                    raise
                 break
             except TealiumAmbiguousResultError:
                 # The PATCH may have landed: resending blindly would save the change twice.

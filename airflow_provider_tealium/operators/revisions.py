@@ -9,14 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_tealium.api.config import DEFAULT_CONN_ID
-from airflow_provider_tealium.api.revisions import TealiumBundleVerificationError
+from airflow_provider_tealium.api.defaults import TEALIUM_CONN_ID as DEFAULT_CONN_ID
 from airflow_provider_tealium.exceptions import TealiumError, TealiumValidationError
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
 
-    from airflow_provider_tealium.api.revisions import RevisionDetails
+    from airflow_provider_tealium.api.revisions import RevisionDetails, TealiumBundleVerificationError
     from airflow_provider_tealium.hooks.tealium import TealiumHook
 
 __all__ = [
@@ -24,6 +23,15 @@ __all__ = [
     "TealiumDownloadRevisionBundleOperator",
     "TealiumGetRevisionOperator",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Re-exported lazily: importing api.revisions at module level would cost every DAG parse.
+    if name == "TealiumBundleVerificationError":
+        from airflow_provider_tealium.api.revisions import TealiumBundleVerificationError
+
+        return TealiumBundleVerificationError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _RevisionOperatorBase(BaseOperator):
@@ -190,7 +198,7 @@ class TealiumDownloadRevisionBundleOperator(_RevisionOperatorBase):
             )
         checksums = details.checksums.get(target)
         if not checksums:
-            raise TealiumBundleVerificationError(
+            raise rev.TealiumBundleVerificationError(
                 f"Revision {details.revision_id} lists no checksums for {target}: its bundle cannot be verified"
             )
         data = self.hook.download_revision_bundle(
@@ -198,7 +206,7 @@ class TealiumDownloadRevisionBundleOperator(_RevisionOperatorBase):
         )
         result = rev.verify_bundle(data, checksums)
         if not result.ok(self.allow_unlisted_files):
-            raise TealiumBundleVerificationError(
+            raise rev.TealiumBundleVerificationError(
                 f"Bundle of revision {details.revision_id} for {target} failed verification "
                 f"({result.problems(self.allow_unlisted_files)}); nothing was written"
             )

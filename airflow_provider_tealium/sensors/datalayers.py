@@ -11,19 +11,18 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_tealium._compat import AirflowFailException, AirflowSensorTimeout
-from airflow_provider_tealium.api import datalayers as dle
-from airflow_provider_tealium.api.config import DEFAULT_CONN_ID
+from airflow_provider_tealium.api.defaults import DLE_PER_ID_THRESHOLD as DEFAULT_PER_ID_THRESHOLD
+from airflow_provider_tealium.api.defaults import TEALIUM_CONN_ID as DEFAULT_CONN_ID
 from airflow_provider_tealium.exceptions import TealiumError, TealiumValidationError
-from airflow_provider_tealium.triggers.datalayers import (
-    DEFAULT_PER_ID_THRESHOLD,
-    LandingPoller,
-    TealiumDataLayerTrigger,
-)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_tealium.hooks.tealium import TealiumHook
+    from airflow_provider_tealium.triggers.datalayers import LandingPoller
+
+# api.datalayers and the trigger module (airflow.triggers.base) are imported where used, not here:
+# DAG files import this module at every parse.
 
 
 class TealiumDataLayerSensor(BaseSensorOperator):
@@ -120,6 +119,8 @@ class TealiumDataLayerSensor(BaseSensorOperator):
 
     def _resolve(self, context: Context) -> None:
         """Fill the defaults from the upload task's result and check the arguments."""
+        from airflow_provider_tealium.api import datalayers as dle
+
         if self.upload_task_id:
             task_ids = (
                 [self.upload_task_id] if isinstance(self.upload_task_id, str) else list(self.upload_task_id)
@@ -169,6 +170,8 @@ class TealiumDataLayerSensor(BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         """Resolve the arguments, then poke here or defer to the trigger."""
+        from airflow_provider_tealium.triggers.datalayers import TealiumDataLayerTrigger
+
         self._resolve(context)
         if not self.deferrable:
             return super().execute(context)
@@ -198,6 +201,9 @@ class TealiumDataLayerSensor(BaseSensorOperator):
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """One poll; fails fast on failed uploads."""
+        from airflow_provider_tealium.api import datalayers as dle
+        from airflow_provider_tealium.triggers.datalayers import LandingPoller
+
         if self._poller is None:
             assert isinstance(self.datalayer_ids, list)
             self._poller = LandingPoller(

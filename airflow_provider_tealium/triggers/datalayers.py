@@ -12,12 +12,13 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_tealium.api import datalayers as dle
 from airflow_provider_tealium.api.config import DEFAULT_CONN_ID
+from airflow_provider_tealium.api.defaults import DLE_PER_ID_THRESHOLD
 from airflow_provider_tealium.exceptions import TealiumError
 
 if TYPE_CHECKING:
     from airflow_provider_tealium.hooks.tealium import TealiumAsyncHook, TealiumHook
 
-DEFAULT_PER_ID_THRESHOLD = 25
+DEFAULT_PER_ID_THRESHOLD = DLE_PER_ID_THRESHOLD
 
 
 class LandingPoller:

@@ -134,12 +134,14 @@ def test_second_401_fails_clearly(tealium_connection: TealiumEmulator) -> None:
 
 def test_expired_token_from_emulator_is_refused(tealium_connection: TealiumEmulator) -> None:
     """The emulator really checks exp: a token kept past its lifetime is answered 401, then refreshed."""
-    tealium_connection.state.token_lifetime = 1
+    # iat is whole seconds, so a 1 s token can already be inside its refresh margin when first used;
+    # 2 s leaves room, and sleeping past 2 s guarantees the emulator sees it expired.
+    tealium_connection.state.token_lifetime = 2
     hook = TealiumHook()
     hook.get_json(WHOAMI_V2)
     key = next(iter(hook.token_cache.mints))
     stale = hook.token_cache.get(key, now=0)
-    time.sleep(1.2)
+    time.sleep(2.1)
     assert stale is not None
     # Pretend the client believed the token still valid: the emulator must refuse it on its own.
     hook.token_cache.put(key, dataclasses.replace(stale, expires_at=stale.expires_at + 100))
