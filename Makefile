@@ -33,7 +33,7 @@ demo: $(STAMP)  ## Run an example DAG in real Airflow against the local emulator
 	$(BIN)/python -m airflow_provider_tealium.testing.demo --dags-folder example_dags --dag-id $(DAG)
 
 test: $(STAMP)  ## Run the whole test suite.
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 test-min:  ## The whole test suite on the lowest supported Airflow, in its own virtualenv.
 	$(MAKE) test AIRFLOW_VERSION=$(AIRFLOW_MIN_VERSION) VENV=.venv-airflow-$(AIRFLOW_MIN_VERSION)

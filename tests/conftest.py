@@ -11,6 +11,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,25 @@ os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 # dag.test() syncs the DAG bundle that owns the DAG: the example DAGs are that bundle.
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).resolve().parents[1] / "example_dags"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Before any xdist worker starts, so every worker inherits the folder the fault rows go to.
+    from tests.faults.report import ROWS_DIR_ENV
+
+    os.environ.setdefault(ROWS_DIR_ENV, tempfile.mkdtemp(prefix="tealium-fault-rows-"))
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Print the fault-injection table when fault tests ran (from any xdist worker)."""
+    from tests.faults.report import load_rows, render_table
+
+    rows = load_rows()
+    if not rows:
+        return
+    terminalreporter.section("fault injection")
+    for line in render_table(rows):
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture(autouse=True)

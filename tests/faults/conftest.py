@@ -7,6 +7,7 @@ fault test ran, :func:`pytest_terminal_summary` prints them as one table at the 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 from airflow_provider_tealium.testing.emulator import TealiumEmulator
 from airflow_provider_tealium.testing.emulator.routes_profiles import store as profiles_store
 from tests.e2e.conftest import airflow_db, run_dag  # noqa: F401  (re-exported fixtures)
-from tests.faults.report import ROWS, render_table
+from tests.faults.report import dump_rows
 
 # Small backoffs keep every scenario fast; the retry count stays the production default (5).
 FAST_RETRY: dict[str, Any] = {"backoff_base": 0.01, "backoff_max": 0.05}
@@ -44,10 +45,6 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    """Print the fault-injection table, only when fault tests recorded rows."""
-    if not ROWS:
-        return
-    terminalreporter.section("fault injection")
-    for line in render_table(ROWS):
-        terminalreporter.write_line(line)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Hand this process's rows to the run's table (printed by ``tests/conftest.py``)."""
+    dump_rows(os.environ.get("PYTEST_XDIST_WORKER", "main"))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 HEADERS = ("#", "scenario", "run", "outcome", "invariants", "s")
 
@@ -35,6 +38,33 @@ def record(row: Row) -> Row:
     """Add a row to the session's table; returns it, so a test can refine its outcome."""
     ROWS.append(row)
     return row
+
+
+# Rows travel through files so the table also works under pytest-xdist, whose workers collect them while
+# the controller prints the summary. tests/conftest.py sets the folder before any worker starts.
+ROWS_DIR_ENV = "TEALIUM_FAULT_ROWS_DIR"
+
+
+def dump_rows(name: str) -> None:
+    """Write this process's rows to the shared folder (at session end, once rows can no longer change).
+
+    :param name: a file name unique to this process (the xdist worker id, or "main").
+    """
+    folder = os.environ.get(ROWS_DIR_ENV)
+    if ROWS and folder:
+        Path(folder, f"rows-{name}-{os.getpid()}.json").write_text(json.dumps([asdict(r) for r in ROWS]))
+
+
+def load_rows() -> list[Row]:
+    """Every row any process of this run wrote."""
+    folder = os.environ.get(ROWS_DIR_ENV)
+    if not folder:
+        return []
+    return [
+        Row(**data)
+        for path in sorted(Path(folder).glob("rows-*.json"))
+        for data in json.loads(path.read_text())
+    ]
 
 
 def _clip(text: str, width: int) -> str:
