@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 
-# Airflow reads its home at import time: give the whole run a throwaway one (sqlite, no user config).
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-home-"))
+# Airflow reads its home at import time: every test process gets a throwaway one (sqlite, no user config).
+# Assigned, not defaulted: pytest-xdist workers inherit the controller's environment, and two workers
+# running dag.test() on the same DAG must not share a metadata database.
+os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="airflow-home-")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 # dag.test() syncs the DAG bundle that owns the DAG: the example DAGs are that bundle.
