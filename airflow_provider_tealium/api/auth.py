@@ -205,14 +205,12 @@ class AuthCall:
     """How to obtain one family's credential: the request, and how to read its answer.
 
     :param request: the authentication request.
-    :param parse: turns ``(json body, now)`` into the credential.
-    :param parse_response: turns ``(whole answer, now)`` into the credential, for families whose
-        credential is also in the headers (v1's cookie); used instead of ``parse`` when set.
+    :param parse: turns ``(whole answer, now)`` into the credential; the whole answer, because v1's
+        credential is partly in a header (the ``JSESSIONID`` cookie).
     """
 
     request: ApiRequest
-    parse: Callable[[object, float], IssuedToken]
-    parse_response: Callable[[ApiResponse, float], IssuedToken] | None = None
+    parse: Callable[[ApiResponse, float], IssuedToken]
 
     def read(self, response: ApiResponse, now: float) -> IssuedToken:
         """The credential in ``response``.
@@ -220,16 +218,7 @@ class AuthCall:
         :param response: the authentication answer.
         :param now: the current epoch time.
         """
-        if self.parse_response is not None:
-            return self.parse_response(response, now)
-        return self.parse(response.json(), now)
-
-
-def _v1_needs_headers(request: ApiRequest) -> Callable[[object, float], IssuedToken]:
-    def parse(body: object, now: float) -> IssuedToken:
-        raise TealiumApiError(request.method, request.path, None, "a v1 login is read with AuthCall.read")
-
-    return parse
+        return self.parse(response, now)
 
 
 def auth_call(
@@ -246,10 +235,12 @@ def auth_call(
         if not account or not profile:
             raise ValueError("v3 authentication needs an account and a profile")
         req = v3_auth_request(account, profile, config.email, config.api_key)
-        return AuthCall(req, lambda body, now: parse_token_answer(req, body, now, needs_host=True))
+        return AuthCall(req, lambda answer, now: parse_token_answer(req, answer.json(), now, needs_host=True))
     if family is TokenFamily.V2:
         req = v2_auth_request(config.email, config.api_key)
-        return AuthCall(req, lambda body, now: parse_token_answer(req, body, now, needs_host=False))
+        return AuthCall(
+            req, lambda answer, now: parse_token_answer(req, answer.json(), now, needs_host=False)
+        )
     if family is TokenFamily.V1:
         if not config.v1_password:
             raise TealiumValidationError(
@@ -258,9 +249,5 @@ def auth_call(
                 "(not the API key), or use revisions_api='v2'",
             )
         req = v1_login_request(config.email, config.v1_password)
-        return AuthCall(
-            req,
-            _v1_needs_headers(req),
-            parse_response=lambda response, now: parse_v1_login(req, response, now),
-        )
+        return AuthCall(req, lambda answer, now: parse_v1_login(req, answer, now))
     raise ValueError(f"no authentication call for token family {family.value!r}")
