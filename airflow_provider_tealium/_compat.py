@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 try:
@@ -48,13 +49,28 @@ except ImportError:  # Airflow 3.0 kept it under the execution-time package
     )
 
 
+_MASKED: set[str] = set()
+_MASK_LOCK = threading.Lock()
+
+
 def mask_secret(value: Any) -> None:
     """Register ``value`` with Airflow's secrets masker so it is redacted from logs and rendered fields.
 
+    Each value is registered once per process, under a lock. Registering also tells the task's supervisor,
+    and Airflow's supervisor channel is not thread-safe: a bulk upload's worker threads each read the
+    connection, and concurrent registrations could leave the task without its channel (on Airflow 3.0 the
+    task's own XCom push then failed with "cannot import name 'SUPERVISOR_COMMS'").
+
     :param value: the secret; empty values are ignored (masking "" would redact nothing useful).
     """
-    if value:
+    if not value:
+        return
+    with _MASK_LOCK:
+        key = value if isinstance(value, str) else repr(value)
+        if key in _MASKED:
+            return
         _mask_secret(value)
+        _MASKED.add(key)
 
 
 async def aget_connection(conn_id: str) -> Connection:
