@@ -57,9 +57,10 @@ def mask_secret(value: Any) -> None:
     """Register ``value`` with Airflow's secrets masker so it is redacted from logs and rendered fields.
 
     Each value is registered once per process, under a lock. Registering also tells the task's supervisor,
-    and Airflow's supervisor channel is not thread-safe: a bulk upload's worker threads each read the
-    connection, and concurrent registrations could leave the task without its channel (on Airflow 3.0 the
-    task's own XCom push then failed with "cannot import name 'SUPERVISOR_COMMS'").
+    and Airflow's supervisor channel is not thread-safe: a bulk upload's worker threads may mint a token,
+    and concurrent registrations could leave the task without its channel (on Airflow 3.0 the task's own
+    XCom push then failed with "cannot import name 'SUPERVISOR_COMMS'"). For the same reason worker
+    threads never look the connection up themselves (see ``RateLimitedTealiumHook``).
 
     :param value: the secret; empty values are ignored (masking "" would redact nothing useful).
     """

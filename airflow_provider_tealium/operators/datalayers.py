@@ -170,7 +170,10 @@ class TealiumUploadDataLayerOperator(_DataLayerOperatorBase):
     def _hook_factory(self, limiter: TokenBucket) -> TealiumHook:
         from airflow_provider_tealium.hooks.datalayers_bulk import RateLimitedTealiumHook
 
-        return RateLimitedTealiumHook(self.tealium_conn_id, rate_limiter=limiter, **self._hook_kwargs())
+        # self.hook.config is read here, in the task's thread, before the workers start (see config=).
+        return RateLimitedTealiumHook(
+            self.tealium_conn_id, rate_limiter=limiter, config=self.hook.config, **self._hook_kwargs()
+        )
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Validate, upload, push the result; fail if any data layer failed after retries."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,26 @@ def test_client_rate_limit_keeps_under_the_emulator_limit(
     progress = [line for line in output if "done (" in line]
     assert progress and "Data layers: 100/100 done (0 failed)" in progress[-1]
     assert any("ETA" in line and "/s" in line for line in progress)
+
+
+def test_worker_threads_never_look_up_the_connection(
+    tealium_connection: TealiumEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Inside a task a lookup goes through Airflow's supervisor channel, which is not thread-safe: on
+    # Airflow 3.0, eight workers looking the connection up at once left the task unable to push its XCom.
+    from airflow_provider_tealium.hooks.tealium import TealiumHook
+
+    lookups: list[str] = []
+    original = TealiumHook.get_connection.__func__  # type: ignore[attr-defined]
+
+    def recording(cls: type[TealiumHook], conn_id: str) -> Any:
+        lookups.append(threading.current_thread().name)
+        return original(cls, conn_id)
+
+    monkeypatch.setattr(TealiumHook, "get_connection", classmethod(recording))
+    op = TealiumUploadDataLayerOperator(task_id="upload", datalayers=products(40), max_workers=8, **FAST)
+    assert len(op.execute({"ti": FakeTI()})["landed"]) == 40
+    assert lookups == [threading.current_thread().name]
 
 
 def test_rate_above_tealium_maximum_is_refused(tealium_connection: TealiumEmulator) -> None:
