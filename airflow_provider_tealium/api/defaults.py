@@ -19,3 +19,7 @@ DLE_REQUESTS_PER_SECOND = 50.0
 
 DLE_PER_ID_THRESHOLD = 25
 """At most this many pending data layers are polled one by one (``triggers.datalayers.DEFAULT_PER_ID_THRESHOLD``)."""
+
+DLE_BATCH_WINDOW = 1.0
+"""Seconds a shared round of data-layer reads stays open for the triggers of one event loop to join
+(``TealiumDataLayerTrigger(batch_window=...)``; at most a quarter of the poll interval)."""

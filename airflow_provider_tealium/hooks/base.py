@@ -41,6 +41,9 @@ class TealiumHookBase(BaseHook):
     :param backoff_max: overrides ``backoff_max`` (seconds, default 60).
     :param timeout: overrides ``timeout`` (seconds per attempt, default 30).
     :param token_cache: the credential cache; the process-wide one unless a test isolates.
+    :param config: settings another hook already read from the same connection (with the same overrides),
+        so this one never looks the connection up: for worker threads of a task (Airflow's supervisor
+        channel, which lookups go through, is not thread-safe) and for readers shared by triggers.
     """
 
     conn_name_attr = "tealium_conn_id"
@@ -59,6 +62,7 @@ class TealiumHookBase(BaseHook):
         backoff_max: float | None = None,
         timeout: float | None = None,
         token_cache: TokenCache | None = None,
+        config: TealiumConfig | None = None,
     ) -> None:
         super().__init__()
         self.tealium_conn_id = tealium_conn_id
@@ -71,6 +75,7 @@ class TealiumHookBase(BaseHook):
             "timeout": timeout,
         }
         self.token_cache = token_cache or TOKEN_CACHE
+        self._given_config = config
 
     def _config_from(self, conn: Any) -> TealiumConfig:
         config = config_from_connection(

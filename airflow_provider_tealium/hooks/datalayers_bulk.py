@@ -20,7 +20,6 @@ from typing import IO, Any
 import pendulum
 
 from airflow_provider_tealium.api import datalayers as dle
-from airflow_provider_tealium.api.config import TealiumConfig
 from airflow_provider_tealium.api.request import ApiRequest
 from airflow_provider_tealium.exceptions import TealiumError, TealiumValidationError, TealiumValidationErrors
 from airflow_provider_tealium.hooks.rate_limit import TokenBucket
@@ -36,25 +35,17 @@ class RateLimitedTealiumHook(TealiumHook):
     """A :class:`TealiumHook` whose every attempt (retries included) first takes a token from a shared bucket.
 
     Each worker thread builds its own (``requests.Session`` is not thread-safe); they share the bucket
-    and, through the process-wide token cache, one v2 token.
+    and, through the process-wide token cache, one v2 token. Pass ``config=`` (the settings the task's
+    own thread read): worker threads must not look the connection up themselves. Inside a task a lookup
+    goes through Airflow's supervisor channel, which is not thread-safe; on Airflow 3.0, concurrent
+    lookups left the task unable to push its XCom.
 
     :param rate_limiter: the shared bucket.
-    :param config: the connection's settings, read once by the task's own thread. Worker threads must not
-        look the connection up themselves: inside a task that goes through Airflow's supervisor channel,
-        which is not thread-safe (on Airflow 3.0, concurrent lookups left the task unable to push XCom).
     """
 
-    def __init__(
-        self,
-        *args: Any,
-        rate_limiter: TokenBucket | None = None,
-        config: TealiumConfig | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *args: Any, rate_limiter: TokenBucket | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.rate_limiter = rate_limiter
-        if config is not None:
-            self.__dict__["config"] = config  # seeds the cached_property
 
     def _transport_before_send(self, request: ApiRequest) -> None:
         if self.rate_limiter is not None:

@@ -39,6 +39,8 @@ class TealiumHook(ProfilesHookMixin, DataLayersHookMixin, RevisionsHookMixin, Te
     @cached_property
     def config(self) -> TealiumConfig:
         """The connection's settings (looked up once per hook)."""
+        if self._given_config is not None:
+            return self._given_config
         return self._config_from(self.get_connection(self.tealium_conn_id))
 
     @cached_property
@@ -186,7 +188,7 @@ class TealiumAsyncHook(
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._config: TealiumConfig | None = None
+        self._config: TealiumConfig | None = self._given_config
         self._client: httpx.AsyncClient | None = None
         self._shared: _SharedClient | None = None
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_tealium.hooks.tealium import TealiumHook
-    from airflow_provider_tealium.triggers.datalayers import LandingPoller
+    from airflow_provider_tealium.triggers.landing import LandingPoller
 
 # api.datalayers and the trigger module (airflow.triggers.base) are imported where used, not here:
 # DAG files import this module at every parse.
@@ -53,6 +53,9 @@ class TealiumDataLayerSensor(BaseSensorOperator):
     :param profile: the profile (default: the upload result's, else the connection's).
     :param deferrable: wait in the triggerer.
     :param per_id_threshold: at most this many pending ids are read one by one; more use the listing.
+    :param batch_window: deferred only: seconds the trigger's polls wait for other data-layer waits in
+        the triggerer on the same profile, to read Tealium once for all of them (default 1 s, at most a
+        quarter of ``poke_interval``; ``0`` polls alone).
     :param tealium_conn_id: the ``tealium`` connection.
     :param max_retries: overrides the connection's retries per request.
     :param backoff_base: overrides the connection's first backoff (seconds).
@@ -82,6 +85,7 @@ class TealiumDataLayerSensor(BaseSensorOperator):
         profile: str | None = None,
         deferrable: bool = False,
         per_id_threshold: int = DEFAULT_PER_ID_THRESHOLD,
+        batch_window: float | None = None,
         tealium_conn_id: str = DEFAULT_CONN_ID,
         max_retries: int | None = None,
         backoff_base: float | None = None,
@@ -98,6 +102,7 @@ class TealiumDataLayerSensor(BaseSensorOperator):
         self.profile = profile
         self.deferrable = deferrable
         self.per_id_threshold = per_id_threshold
+        self.batch_window = batch_window
         self.tealium_conn_id = tealium_conn_id
         self.max_retries = max_retries
         self.backoff_base = backoff_base
@@ -193,6 +198,7 @@ class TealiumDataLayerSensor(BaseSensorOperator):
                 per_id_threshold=self.per_id_threshold,
                 tealium_conn_id=self.tealium_conn_id,
                 hook_params=self._hook_params(),
+                batch_window=self.batch_window,
             ),
             method_name="execute_complete",
             # The trigger enforces the deadline itself and says which ids were missing.
@@ -202,7 +208,7 @@ class TealiumDataLayerSensor(BaseSensorOperator):
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """One poll; fails fast on failed uploads."""
         from airflow_provider_tealium.api import datalayers as dle
-        from airflow_provider_tealium.triggers.datalayers import LandingPoller
+        from airflow_provider_tealium.triggers.landing import LandingPoller
 
         if self._poller is None:
             assert isinstance(self.datalayer_ids, list)
@@ -221,7 +227,7 @@ class TealiumDataLayerSensor(BaseSensorOperator):
             raise AirflowFailException(dle.failed_message(check.failed))
         landed, total = len(self._poller.landed), len(self._poller.ids)
         self.log.info(
-            "%d/%d data layers landed (%d request(s))", landed, total, self._poller.requests_last_poll
+            "%d/%d data layers landed (%d request(s))", landed, total, self._poller.last_reads.requests
         )
         if self._poller.pending:
             sample = ", ".join(f"{k} ({v})" for k, v in list(self._poller.pending.items())[:5])

@@ -5,143 +5,22 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_tealium.api import datalayers as dle
 from airflow_provider_tealium.api.config import DEFAULT_CONN_ID
-from airflow_provider_tealium.api.defaults import DLE_PER_ID_THRESHOLD
+from airflow_provider_tealium.api.defaults import DLE_BATCH_WINDOW, DLE_PER_ID_THRESHOLD
 from airflow_provider_tealium.exceptions import TealiumError
+from airflow_provider_tealium.triggers.landing import LandingPoller, shared_landing_reads
 
 if TYPE_CHECKING:
-    from airflow_provider_tealium.hooks.tealium import TealiumAsyncHook, TealiumHook
+    from airflow_provider_tealium.hooks.tealium import TealiumAsyncHook
+    from airflow_provider_tealium.triggers.landing import SharedLandingReads
 
 DEFAULT_PER_ID_THRESHOLD = DLE_PER_ID_THRESHOLD
-
-
-class LandingPoller:
-    """One wait's memory across polls: which ids landed, how long the listing was.
-
-    Ids that landed are not asked about again, so each poll costs at most
-    ``max(per_id_threshold, listing pages)`` metadata requests plus one failed-uploads request:
-    per-id ``GET`` for few pending ids, the listing (one request per 1,000 files in the profile)
-    for many; see :func:`~airflow_provider_tealium.api.datalayers.choose_poll_strategy`.
-
-    :param datalayer_ids: the ids awaited.
-    :param since: earliest acceptable ``lastModified`` (also the start of the failed-uploads window).
-    :param expected_sizes: id -> size, where known.
-    :param file_type: the kind of file awaited.
-    :param account: the account.
-    :param profile: the profile.
-    :param fail_on_failed_uploads: check failed-uploads after ``since`` each poll.
-    :param per_id_threshold: at most this many pending ids use per-id ``GET``.
-    """
-
-    def __init__(
-        self,
-        datalayer_ids: list[str],
-        since: datetime | None,
-        expected_sizes: dict[str, int] | None,
-        file_type: dle.FileType | None,
-        account: str | None,
-        profile: str | None,
-        fail_on_failed_uploads: bool,
-        per_id_threshold: int,
-    ) -> None:
-        self.ids = list(dict.fromkeys(datalayer_ids))
-        self.since = since
-        self.expected_sizes = expected_sizes or {}
-        self.file_type = file_type
-        self.account = account
-        self.profile = profile
-        self.fail_fast = fail_on_failed_uploads and since is not None
-        self.per_id_threshold = per_id_threshold
-        self.landed: dict[str, dict[str, Any]] = {}
-        self.pending: dict[str, str] = dict.fromkeys(self.ids, "not checked yet")
-        self.list_pages: int | None = None
-        self.requests_last_poll = 0
-
-    @property
-    def wanted(self) -> dle.FileType:
-        """The file kind listing entries must have (``.json`` vs ``.js``)."""
-        return dle.FileType.JSON if self.file_type is dle.FileType.JSON else dle.FileType.JAVASCRIPT
-
-    def strategy(self) -> dle.PollStrategy:
-        """Per-id or listing for the next poll."""
-        return dle.choose_poll_strategy(len(self.pending), self.list_pages, self.per_id_threshold)
-
-    def absorb(
-        self, files: dict[str, dle.DataLayerFile | None], failed: list[dle.FailedUpload]
-    ) -> dle.LandingCheck:
-        """Judge the pending ids from one poll's reads and remember what landed."""
-        check = dle.check_landing(
-            list(self.pending), files, self.since, self.expected_sizes, failed, self.file_type
-        )
-        self.landed.update(check.landed)
-        self.pending = check.pending
-        return check
-
-    def poll(self, hook: TealiumHook) -> dle.LandingCheck:
-        """One poll with the sync hook (the sensor's poke); the same reads as :meth:`apoll`.
-
-        :param hook: the sync hook.
-        """
-        scope = {"account": self.account, "profile": self.profile}
-        files: dict[str, dle.DataLayerFile | None] = {}
-        requests = 0
-        if self.strategy() is dle.PollStrategy.PER_ID:
-            for datalayer_id in list(self.pending):
-                files[datalayer_id] = hook.get_datalayer_metadata(
-                    datalayer_id, file_type=self.file_type, **scope
-                )
-                requests += 1
-        else:
-            pages = 0
-            for page in hook.iter_datalayer_pages(**scope):
-                pages += 1
-                for item in page.files:
-                    if item.file_type is self.wanted and item.datalayer_id in self.pending:
-                        files[item.datalayer_id] = item
-            self.list_pages = pages
-            requests += pages
-        failed: list[dle.FailedUpload] = []
-        if self.fail_fast:
-            failed = hook.get_failed_uploads(start=self.since, **scope)
-            requests += 1
-        self.requests_last_poll = requests
-        return self.absorb(files, failed)
-
-    async def apoll(self, hook: TealiumAsyncHook) -> dle.LandingCheck:
-        """One poll with the async hook.
-
-        :param hook: the async hook.
-        """
-        scope = {"account": self.account, "profile": self.profile}
-        files: dict[str, dle.DataLayerFile | None] = {}
-        requests = 0
-        if self.strategy() is dle.PollStrategy.PER_ID:
-            for datalayer_id in list(self.pending):
-                files[datalayer_id] = await hook.aget_datalayer_metadata(
-                    datalayer_id, file_type=self.file_type, **scope
-                )
-                requests += 1
-        else:
-            pages = 0
-            async for page in hook.aiter_datalayer_pages(**scope):
-                pages += 1
-                for item in page.files:
-                    if item.file_type is self.wanted and item.datalayer_id in self.pending:
-                        files[item.datalayer_id] = item
-            self.list_pages = pages
-            requests += pages
-        failed: list[dle.FailedUpload] = []
-        if self.fail_fast:
-            failed = await hook.aget_failed_uploads(start=self.since, **scope)
-            requests += 1
-        self.requests_last_poll = requests
-        return self.absorb(files, failed)
 
 
 class TealiumDataLayerTrigger(BaseTrigger):
@@ -163,6 +42,10 @@ class TealiumDataLayerTrigger(BaseTrigger):
     :param per_id_threshold: at most this many pending ids are read one by one.
     :param tealium_conn_id: the connection.
     :param hook_params: retry settings for the hook (``max_retries``, ``backoff_base``, ...): numbers only.
+    :param batch_window: seconds this trigger's polls wait for others in the triggerer watching the same
+        profile, to read Tealium once for all of them (see
+        :class:`~airflow_provider_tealium.triggers.landing.SharedLandingReads`). Default 1 s, at most a
+        quarter of ``poll_interval``; ``0`` polls alone.
     """
 
     def __init__(
@@ -179,6 +62,7 @@ class TealiumDataLayerTrigger(BaseTrigger):
         per_id_threshold: int = DEFAULT_PER_ID_THRESHOLD,
         tealium_conn_id: str = DEFAULT_CONN_ID,
         hook_params: dict[str, Any] | None = None,
+        batch_window: float | None = None,
     ) -> None:
         super().__init__()
         self.datalayer_ids = list(datalayer_ids)
@@ -193,6 +77,8 @@ class TealiumDataLayerTrigger(BaseTrigger):
         self.per_id_threshold = int(per_id_threshold)
         self.tealium_conn_id = tealium_conn_id
         self.hook_params = dict(hook_params or {})
+        window = DLE_BATCH_WINDOW if batch_window is None else float(batch_window)
+        self.batch_window = max(0.0, min(window, self.poll_interval / 4))
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Class path and JSON-serialisable kwargs (ids, times, numbers; never secrets)."""
@@ -211,6 +97,7 @@ class TealiumDataLayerTrigger(BaseTrigger):
                 "per_id_threshold": self.per_id_threshold,
                 "tealium_conn_id": self.tealium_conn_id,
                 "hook_params": self.hook_params,
+                "batch_window": self.batch_window,
             },
         )
 
@@ -226,15 +113,41 @@ class TealiumDataLayerTrigger(BaseTrigger):
             self.per_id_threshold,
         )
 
+    def _share_key(self) -> tuple[Any, ...]:
+        return (
+            self.tealium_conn_id,
+            tuple(sorted(self.hook_params.items())),
+            self.account,
+            self.profile,
+            dle.parse_file_type(self.file_type),
+            self.batch_window,
+        )
+
+    @asynccontextmanager
+    async def _reads(
+        self, hook: TealiumAsyncHook, poller: LandingPoller
+    ) -> AsyncIterator[SharedLandingReads | None]:
+        if self.batch_window <= 0:
+            yield None
+            return
+        async with shared_landing_reads(hook, poller, self.batch_window, self._share_key()) as shared:
+            yield shared
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until done, failed or past the deadline; one event."""
         from airflow_provider_tealium.hooks.tealium import TealiumAsyncHook
 
         poller = self._poller()
-        async with TealiumAsyncHook(self.tealium_conn_id, **self.hook_params) as hook:
+        async with (
+            TealiumAsyncHook(self.tealium_conn_id, **self.hook_params) as hook,
+            self._reads(hook, poller) as shared,
+        ):
             while True:
                 try:
-                    check = await poller.apoll(hook)
+                    if shared is None:
+                        check = await poller.apoll(hook)
+                    else:
+                        check = poller.absorb(await shared.read(poller))
                 except TealiumError as exc:
                     yield TriggerEvent({"status": "error", "message": str(exc), "failed": {}})
                     return
@@ -260,13 +173,18 @@ class TealiumDataLayerTrigger(BaseTrigger):
                         }
                     )
                     return
+                reads = poller.last_reads
                 self.log.info(
-                    "%d/%d data layers landed; %d request(s) this poll",
+                    "%d/%d data layers landed; %d request(s) this poll, shared by %d wait(s)",
                     len(poller.landed),
                     len(poller.ids),
-                    poller.requests_last_poll,
+                    reads.requests,
+                    reads.shared_by,
                 )
-                await asyncio.sleep(min(self.poll_interval, remaining))
+                # Ask a window early so that, however long the shared round stays open, this wait's
+                # reads are at most one poll interval apart.
+                due = reads.started + self.poll_interval - self.batch_window
+                await asyncio.sleep(max(0.0, min(due - time.time(), remaining)))
 
 
 def timeout_message(pending: dict[str, str], total: int) -> str:
