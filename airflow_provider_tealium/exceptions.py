@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from airflow_provider_tealium._compat import AirflowException
 
 
@@ -50,6 +53,9 @@ class TealiumApiError(TealiumError):
     :param return_code: the API's ``returnCode`` (Tealium) or ``errorObjects[].error`` (IQM), if any.
     :param api_message: the API's own message.
     :param attempts: how many times the request was sent.
+    :param hint: a sentence telling the user what to do, when we know.
+    :param details: IQM's ``errorObjects``, each ``{"error", "reason", "field"}`` (absent ones ``None``);
+        empty for APIs that answer a single message.
     """
 
     def __init__(
@@ -62,6 +68,7 @@ class TealiumApiError(TealiumError):
         return_code: int | str | None = None,
         attempts: int = 1,
         hint: str | None = None,
+        details: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         self.method = method
         self.path = path
@@ -69,8 +76,14 @@ class TealiumApiError(TealiumError):
         self.return_code = return_code
         self.api_message = api_message
         self.attempts = attempts
+        self.details: list[dict[str, Any]] = [
+            {"error": d.get("error"), "reason": d.get("reason"), "field": d.get("field")}
+            for d in details or ()
+        ]
         what = f"HTTP {status}" if status is not None else "no answer"
-        code = f", returnCode {return_code}" if return_code is not None else ""
+        # IQM's only "code" is its first error's text, which the message already starts with.
+        repeats = bool(self.details) and return_code == self.details[0]["error"]
+        code = f", returnCode {return_code}" if return_code is not None and not repeats else ""
         tries = f" after {attempts} attempts" if attempts > 1 else ""
         text = f"{method} {path} failed{tries}: {what}{code}: {api_message}"
         if hint:
@@ -87,3 +100,18 @@ class TealiumAmbiguousResultError(TealiumApiError):
 
     Callers that can check (a PATCH that marks its version) verify and resend only if it did not apply.
     """
+
+
+class TealiumUnexpectedAnswerError(TealiumApiError, ValueError):
+    """An answer arrived but cannot be read: its body is not JSON, or not in the documented shape.
+
+    Also a :class:`ValueError`, like the JSON decoding error it stands for, so code that reads answers
+    defensively (``except ValueError``) keeps working. ``method`` and ``path`` are empty when the code
+    reading the answer did not know which request it answers.
+    """
+
+    def __init__(self, method: str, path: str, status: int | None, api_message: str, **kwargs: Any) -> None:
+        super().__init__(method, path, status, api_message, **kwargs)
+        if not method:
+            # Without the request, "<method> <path> failed" would read as garbage: say what is known.
+            self.args = (f"Unexpected HTTP {status} answer: {api_message}",)

@@ -214,7 +214,8 @@ def run() -> list[Result]:
         ),
         Result(
             bench,
-            "requests per second to Tealium (baseline: each trigger polls alone)",
+            f"requests per second to Tealium (polls/s: {shared['polls_per_s']:.0f} shared, "
+            f"{alone['polls_per_s']:.0f} alone)",
             round(shared["requests_per_s"], 1),
             "req/s",
             round(alone["requests_per_s"], 1),

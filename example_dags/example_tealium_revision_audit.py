@@ -1,16 +1,15 @@
-"""Audit what went live: wait for the prod revision a publish creates, download its bundle, prove it.
+"""Audit what went live: publish to prod, wait for the revision it creates, download its bundle, prove it.
 
-After someone (or a pipeline) publishes the profile to prod, Tealium records a revision with the
-SHA-256 of every published file. This DAG waits for that revision (deferred, so no worker slot is
-held), downloads the prod bundle, verifies every checksum and keeps the zip as an audit artifact.
+Publishing the profile to prod makes Tealium record a revision with the SHA-256 of every published
+JavaScript file. This DAG publishes the profile's latest version to prod, waits for that revision
+(deferred, so no worker slot is held; the publish's ``requested_at`` is the baseline, so an older
+revision never counts), downloads the prod bundle, verifies every checksum and keeps the zip as an
+audit artifact. Set ``artifact_dir`` to durable storage, e.g. ``s3://my-bucket/tealium/revisions/``
+(any ObjectStoragePath URL) or a local directory.
 
-Trigger it when a publish starts (or just after); the sensor's baseline is the time the run was
-triggered, so only a revision published after that counts. Set ``artifact_dir`` to durable storage,
-e.g. ``s3://my-bucket/tealium/revisions/`` (any ObjectStoragePath URL) or a local directory.
-
-Run it against the local emulator with ``make demo DAG=example_tealium_revision_audit`` (the demo
-publishes a prod revision once the sensor starts waiting), or in your own Airflow with the
-``tealium_default`` connection (set its ``v1_password`` extra, or ``revisions_api`` to ``v2``).
+Run it against the local emulator with ``make demo DAG=example_tealium_revision_audit``, or in your own
+Airflow with the ``tealium_default`` connection (with an account and profile, and its ``v1_password``
+extra set, or ``revisions_api`` set to ``v2``).
 """
 
 from __future__ import annotations
@@ -22,10 +21,12 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, dag
 
+from airflow_provider_tealium.operators.publish import TealiumPublishOperator
 from airflow_provider_tealium.operators.revisions import TealiumDownloadRevisionBundleOperator
 from airflow_provider_tealium.sensors.revisions import TealiumRevisionSensor
 
 DEFAULT_ARTIFACT_DIR = os.path.join(tempfile.gettempdir(), "tealium-revision-audit") + os.sep
+TARGET = "prod"
 
 
 @dag(
@@ -38,23 +39,32 @@ DEFAULT_ARTIFACT_DIR = os.path.join(tempfile.gettempdir(), "tealium-revision-aud
         "artifact_dir": Param(
             DEFAULT_ARTIFACT_DIR, type="string", description="Where to keep verified bundles."
         ),
-        "target": Param("prod", type="string", description="The publish target to audit."),
     },
 )
 def example_tealium_revision_audit() -> None:
+    # No version_id: the profile's latest version is published.
+    publish = TealiumPublishOperator(
+        task_id="publish_prod",
+        targets=[TARGET],
+        title="Audited release {{ run_id }}",
+        notes="Published by {{ dag.dag_id }}; its prod bundle is verified afterwards",
+    )
+    # The publish's result carries requested_at: only a revision created from then on counts.
     wait = TealiumRevisionSensor(
         task_id="wait_for_revision",
-        target="{{ params.target }}",
+        baseline_task_id="publish_prod",
+        target=TARGET,
         deferrable=True,
         poke_interval=3,
         timeout=timedelta(minutes=30),
     )
-    TealiumDownloadRevisionBundleOperator(
+    download = TealiumDownloadRevisionBundleOperator(
         task_id="download_and_verify_bundle",
         revision_id="{{ ti.xcom_pull(task_ids='wait_for_revision')['revision_id'] }}",
-        target="{{ params.target }}",
+        target=TARGET,
         path="{{ params.artifact_dir }}",
-    ).set_upstream(wait)
+    )
+    publish >> wait >> download
 
 
 dag = example_tealium_revision_audit()

@@ -121,6 +121,21 @@ def validate_rate(requests_per_second: float) -> float:
     return float(requests_per_second)
 
 
+ASSUMED_ROUND_TRIP = 0.25
+"""Seconds an upload may take to answer while the default worker count still keeps the rate."""
+
+
+def default_workers(requests_per_second: float) -> int:
+    """Enough concurrent requests to keep ``requests_per_second`` with answers up to 250 ms.
+
+    A fixed 8 capped a bulk upload at 8 / round trip: 80 requests/s at 100 ms, 40 at 200 ms, whatever
+    rate was asked for. The limiter, not the worker count, is what keeps the rate under Tealium's.
+
+    :param requests_per_second: the client-side rate.
+    """
+    return max(8, math.ceil(requests_per_second * ASSUMED_ROUND_TRIP))
+
+
 def item_field(datalayer_id: object, part: str) -> str:
     """The dotted field name of one part of one data layer: ``datalayers['sku-1'].data.a``.
 

@@ -11,38 +11,71 @@ from airflow_provider_tealium.exceptions import TealiumApiError, TealiumAuthErro
 _MAX_MESSAGE = 500
 
 
-def parse_error_body(content: bytes) -> tuple[int | str | None, str]:
-    """Pull ``(code, message)`` out of an error answer of any of the documented shapes.
+def error_details(body: Any) -> list[dict[str, Any]]:
+    """IQM's ``errorObjects`` as ``[{"error", "reason", "field"}]`` (absent keys ``None``); else ``[]``.
+
+    :param body: a parsed error answer.
+    """
+    objects = body.get("errorObjects") if isinstance(body, dict) else None
+    if not isinstance(objects, list):
+        return []
+    return [
+        {"error": obj.get("error"), "reason": obj.get("reason"), "field": obj.get("field")}
+        for obj in objects
+        if isinstance(obj, dict)
+    ]
+
+
+def read_error(body: Any) -> tuple[int | str | None, str, list[dict[str, Any]]] | None:
+    """``(code, message, details)`` of a parsed error answer; ``None`` when it is no known shape.
+
+    For IQM the code is the first error's text (IQM has no codes) and the message lists every error
+    with its field and reason.
+
+    :param body: the parsed JSON answer.
+    """
+    if not isinstance(body, dict):
+        return None
+    details = error_details(body)
+    if details:
+        parts = []
+        for obj in details:
+            piece = str(obj["error"] or "")
+            if obj["field"]:
+                piece = f"{piece} (field {obj['field']})".lstrip()
+            if obj["reason"]:
+                piece = f"{piece}: {obj['reason']}" if piece else str(obj["reason"])
+            parts.append(piece)
+        return details[0]["error"], "; ".join(parts)[:_MAX_MESSAGE], details
+    code = body.get("returnCode")
+    message = body.get("message") or body.get("error") or body.get("detail")
+    if message is not None or code is not None:
+        return code, str(message or "")[:_MAX_MESSAGE], []
+    return None
+
+
+def parse_error(content: bytes) -> tuple[int | str | None, str, list[dict[str, Any]]]:
+    """Pull ``(code, message, details)`` out of an error answer of any of the documented shapes.
 
     :param content: the raw body.
     """
     text = content.decode("utf-8", errors="replace").strip()
     if not text:
-        return None, "(empty answer)"
+        return None, "(empty answer)", []
     try:
         body: Any = json.loads(text)
     except ValueError:
-        return None, text[:_MAX_MESSAGE]
-    if isinstance(body, dict):
-        objects = body.get("errorObjects")
-        if isinstance(objects, list) and objects:
-            parts = []
-            for obj in objects:
-                if not isinstance(obj, dict):
-                    continue
-                piece = str(obj.get("error") or "")
-                if obj.get("field"):
-                    piece += f" (field {obj['field']})"
-                if obj.get("reason"):
-                    piece += f": {obj['reason']}"
-                parts.append(piece)
-            first = objects[0] if isinstance(objects[0], dict) else {}
-            return first.get("error"), "; ".join(parts)[:_MAX_MESSAGE]
-        code = body.get("returnCode")
-        message = body.get("message") or body.get("error") or body.get("detail")
-        if message is not None or code is not None:
-            return code, str(message or "")[:_MAX_MESSAGE]
-    return None, text[:_MAX_MESSAGE]
+        return None, text[:_MAX_MESSAGE], []
+    return read_error(body) or (None, text[:_MAX_MESSAGE], [])
+
+
+def parse_error_body(content: bytes) -> tuple[int | str | None, str]:
+    """Pull ``(code, message)`` out of an error answer of any of the documented shapes.
+
+    :param content: the raw body.
+    """
+    code, message, _ = parse_error(content)
+    return code, message
 
 
 def error_from_response(
@@ -55,7 +88,7 @@ def error_from_response(
     :param attempts: how many times it was sent.
     :param hint: a sentence telling the user what to do, when we know.
     """
-    code, message = parse_error_body(response.content)
+    code, message, details = parse_error(response.content)
     cls = TealiumAuthError if response.status == 401 else TealiumApiError
     return cls(
         request.method,
@@ -65,4 +98,5 @@ def error_from_response(
         return_code=code,
         attempts=attempts,
         hint=hint,
+        details=details,
     )

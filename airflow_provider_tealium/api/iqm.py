@@ -155,6 +155,8 @@ def to_epoch_ms(
 ) -> Any:
     """Epoch milliseconds from a pendulum/datetime/date, an ISO string, or epoch milliseconds.
 
+    An 8-digit string (``"20261121"``, as ``{{ ds_nodash }}`` renders) is a ``yyyyMMdd`` date; a longer
+    all-digit string is epoch milliseconds.
     A value without a time (a ``date``, ``"2026-11-21"``) means the start of that day, or its last
     millisecond when ``end_of_day`` (an end date), in ``tz`` (the report's timezone) or UTC. A naive
     datetime is read in ``tz`` or UTC too.
@@ -189,12 +191,21 @@ def to_epoch_ms(
         moment, date_only = datetime(value.year, value.month, value.day), True
     elif isinstance(value, str) and value.strip():
         text = value.strip()
-        if text.isdigit():
+        parsed: Any = None
+        digits = text.isascii() and text.isdigit()
+        if digits and len(text) == 8:
+            # ``{{ ds_nodash }}`` renders yyyyMMdd; epoch milliseconds of any plausible date have 12+ digits.
+            try:
+                parsed = datetime.strptime(text, "%Y%m%d").date()
+            except ValueError:
+                parsed = None
+        elif digits:
             return to_epoch_ms(int(text), field_name, errors)
-        try:
-            parsed = pendulum.parse(text, tz=zone, exact=True)
-        except Exception:
-            parsed = None
+        else:
+            try:
+                parsed = pendulum.parse(text, tz=zone, exact=True)
+            except Exception:
+                parsed = None
         if isinstance(parsed, datetime):
             moment = parsed
         elif isinstance(parsed, date):
@@ -624,6 +635,73 @@ def schedule_body(
     return body
 
 
+def _answered_epoch_ms(value: Any) -> int | None:
+    """A date as IQM answers it, in epoch milliseconds; ``None`` for unset (``0``) or unreadable."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if _is_int(value):
+        if value <= 0:
+            return None
+        # Get Report answers ``eventEndDate`` in seconds (1671148799) where other answers use ms.
+        return value if value >= _MIN_EPOCH_MS else value * 1000
+    if isinstance(value, str) and value.strip():
+        errors: list[TealiumValidationError] = []
+        ms = to_epoch_ms(value, "", errors)
+        return None if errors else int(ms)
+    return None
+
+
+def schedule_from_answer(answer: Any) -> dict[str, Any]:
+    """A schedule as IQM answers it (``reportSchedulingEventDetails``), read leniently in API names.
+
+    IQM's own answers break the rules a request must follow: Get Report gives ``eventEndDate`` in
+    epoch seconds and ``0`` for unset dates and for ``runningTotalEnabled``. This keeps only
+    :data:`SCHEDULE_FIELDS`, drops unset (``0``/``None``/``""``) and unreadable dates, turns dates in
+    seconds into milliseconds and ``runningTotalEnabled`` ``0``/``1`` into a bool. Never raises.
+
+    :param answer: the answered schedule (``{}`` when the report has none).
+    """
+    if not isinstance(answer, Mapping):
+        return {}
+    schedule: dict[str, Any] = {}
+    for key in SCHEDULE_FIELDS:
+        value = answer.get(key)
+        if value is None or value == "":
+            continue
+        if key in ("eventEndDate", "earliestCampaignStartDate"):
+            value = _answered_epoch_ms(value)
+            if value is None:
+                continue
+        elif key == "runningTotalEnabled":
+            if value not in (True, False, 0, 1):
+                continue
+            value = bool(value)
+        elif key == "subscriberEmails" and isinstance(value, str):
+            value = [e.strip() for e in value.split(",") if e.strip()]
+        schedule[key] = value
+    return schedule
+
+
+def schedule_update_body(change: Mapping[str, Any], current: Any, tz: str | None = None) -> dict[str, Any]:
+    """The ``PATCH`` body that changes only the fields named in ``change``; raises every broken rule.
+
+    The rules span fields (``deliveryDay`` depends on ``deliveryFrequency``), so the schedule as it will
+    be after the change is checked: the current one read leniently (:func:`schedule_from_answer`), the
+    change strictly (a date of the user's in seconds is an error, not guessed).
+
+    :param change: the fields to change, in API names (dates in any accepted form).
+    :param current: the schedule IQM answered for the report.
+    :param tz: the report's timezone, for date strings without an offset.
+    """
+    errors: list[TealiumValidationError] = []
+    merged = {**schedule_from_answer(current), **change}
+    normalised = _normalise_schedule(merged, "", tz, errors)
+    raise_all(errors)
+    return {k: normalised[k] for k in change if k in normalised}
+
+
 def report_body(raw: Mapping[str, Any] | ReportDefinition) -> dict[str, Any]:
     """Normalise and validate a report definition given in API names (or a :class:`ReportDefinition`).
 
@@ -936,10 +1014,12 @@ def unwrap(request: ApiRequest, body: Any) -> Any:
     """
     if isinstance(body, dict) and "success" in body:
         if body.get("success") is False:
-            from airflow_provider_tealium.api.errors import parse_error_body
+            from airflow_provider_tealium.api.errors import read_error
 
-            code, message = parse_error_body(json.dumps(body).encode())
-            raise TealiumApiError(request.method, request.path, 200, message, return_code=code)
+            code, message, details = read_error(body) or (None, "success: false without an error", [])
+            raise TealiumApiError(
+                request.method, request.path, 200, message, return_code=code, details=details
+            )
         return body.get("data")
     return body
 

@@ -749,8 +749,12 @@ def get_profile_request(
     return ApiRequest("GET", profile_path(account, profile), TokenFamily.V3, Host.REGION, params=params)
 
 
-def patch_profile_request(account: str, profile: str, body: PatchRequest | Mapping[str, Any]) -> ApiRequest:
-    """``PATCH /v3/tiq/accounts/{account}/profiles/{profile}``, validated first.
+def patch_profile_call(
+    account: str, profile: str, body: PatchRequest | Mapping[str, Any]
+) -> tuple[ApiRequest, list[str]]:
+    """``PATCH /v3/tiq/accounts/{account}/profiles/{profile}``, validated first, with the warnings the
+    validation raised (an unknown load-rule operator passed through, a replace that drops an extension's
+    conditions) for the caller to report.
 
     Not idempotent (each saveAs makes a version): a lost answer raises
     :class:`~airflow_provider_tealium.exceptions.TealiumAmbiguousResultError`, never a blind resend.
@@ -758,9 +762,10 @@ def patch_profile_request(account: str, profile: str, body: PatchRequest | Mappi
     :param account: the account.
     :param profile: the profile.
     :param body: the PATCH envelope.
+    :raises TealiumValidationErrors: listing every failure.
     """
     validated = validate_patch(body)
-    return ApiRequest(
+    request = ApiRequest(
         "PATCH",
         profile_path(account, profile),
         TokenFamily.V3,
@@ -768,6 +773,17 @@ def patch_profile_request(account: str, profile: str, body: PatchRequest | Mappi
         json_body=validated.body,
         idempotent=False,
     )
+    return request, validated.warnings
+
+
+def patch_profile_request(account: str, profile: str, body: PatchRequest | Mapping[str, Any]) -> ApiRequest:
+    """:func:`patch_profile_call` without its warnings (use that one to report them).
+
+    :param account: the account.
+    :param profile: the profile.
+    :param body: the PATCH envelope.
+    """
+    return patch_profile_call(account, profile, body)[0]
 
 
 def is_lock_error(status: int | None, message: str) -> bool:

@@ -17,7 +17,11 @@ from typing import Any
 from airflow_provider_tealium.api.auth import segment
 from airflow_provider_tealium.api.profiles import profile_path
 from airflow_provider_tealium.api.request import ApiRequest, Host, TokenFamily
-from airflow_provider_tealium.exceptions import TealiumValidationError, TealiumValidationErrors
+from airflow_provider_tealium.exceptions import (
+    TealiumUnexpectedAnswerError,
+    TealiumValidationError,
+    TealiumValidationErrors,
+)
 
 PUBLISH_PATH = "/v3/tiq/accounts/{account}/profiles/{profile}/publish"
 PUBLISH_STATUS_PATH = "/v3/tiq/accounts/{account}/profiles/{profile}/publish/{publish_id}/status"
@@ -122,17 +126,24 @@ def validate_publish(
     return PublishRequest(str(version_id), tuple(targets), title, notes or "", operator_id)
 
 
-def validate_poll_interval(seconds: float, name: str = "poll_interval") -> float:
+def validate_poll_interval(seconds: Any, name: str = "poll_interval") -> float:
     """Polling a publish faster than once a second is refused by Tealium (429).
 
-    :param seconds: the interval.
+    :param seconds: the interval: a number, or a string holding one (a rendered template).
     :param name: the argument's name, for the message.
     """
-    if not isinstance(seconds, int | float) or seconds < MIN_POLL_INTERVAL:
+    value = seconds
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            value = None
+    # ``not value >= ...`` also refuses NaN; a bool is an int to Python but never meant as seconds.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= MIN_POLL_INTERVAL:
         raise TealiumValidationError(
             name, "must be at least 1 second (Tealium answers 429 to faster polling)", value=seconds
         )
-    return float(seconds)
+    return float(value)
 
 
 def publish_path(account: str, profile: str) -> str:
@@ -180,14 +191,31 @@ def publish_status_request(account: str, profile: str, publish_id: str) -> ApiRe
     )
 
 
-def parse_publish_id(body: Any) -> str:
+def _bad_answer(request: ApiRequest | None, what: str) -> TealiumUnexpectedAnswerError:
+    # Parsers run only on answers the transport accepted, i.e. 200.
+    return TealiumUnexpectedAnswerError(
+        request.method if request is not None else "",
+        request.path if request is not None else "",
+        200,
+        what,
+    )
+
+
+def _shown(body: Any, limit: int = 200) -> str:
+    text = repr(body)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def parse_publish_id(body: Any, request: ApiRequest | None = None) -> str:
     """The ``publishId`` of a publish answer.
 
     :param body: the JSON answer.
+    :param request: the publish request, named in the error.
+    :raises TealiumUnexpectedAnswerError: when the answer carries no ``publishId``.
     """
     value = body.get("publishId") if isinstance(body, Mapping) else None
     if value is None or str(value) == "":
-        raise ValueError(f"the publish answer carries no publishId: {body!r}")
+        raise _bad_answer(request, f"the publish answer carries no publishId: {_shown(body)}")
     return str(value)
 
 
@@ -227,14 +255,19 @@ class PublishStatus:
         return ", ".join(f"{t}={s.value}" for t, s in sorted(self.targets.items())) or "(no targets)"
 
 
-def _state(value: Any) -> PublishState:
+def _state(value: Any, request: ApiRequest | None) -> PublishState:
     try:
         return PublishState(str(value).lower())
-    except ValueError as exc:
-        raise ValueError(f"unknown publish state {value!r}") from exc
+    except ValueError:
+        raise _bad_answer(
+            request,
+            f"unknown publish state {value!r} (expected one of {', '.join(s.value for s in PublishState)})",
+        ) from None
 
 
-def parse_publish_status(publish_id: str, body: Any, targets: Iterable[str] = ()) -> PublishStatus:
+def parse_publish_status(
+    publish_id: str, body: Any, targets: Iterable[str] = (), *, request: ApiRequest | None = None
+) -> PublishStatus:
     """Read a status answer. ``publishTargetState`` is read as one state for every target, a map
     ``{target: state}``, or a list of ``{target|publishTarget, state|publishTargetState}``: the docs
     describe the field without fixing its shape.
@@ -242,22 +275,24 @@ def parse_publish_status(publish_id: str, body: Any, targets: Iterable[str] = ()
     :param publish_id: the publish.
     :param body: the JSON answer.
     :param targets: the targets published, used when the answer gives a single state.
+    :param request: the status request, named in the error.
+    :raises TealiumUnexpectedAnswerError: for a state or a shape it does not know.
     """
     if not isinstance(body, Mapping):
-        raise ValueError(f"unexpected publish status answer: {body!r}")
+        raise _bad_answer(request, f"unexpected publish status answer: {_shown(body)}")
     raw = body.get("publishTargetState", body.get("publishTargetStates"))
     states: dict[str, PublishState] = {}
     if isinstance(raw, str):
         names = list(targets) or list(body.get("publishTargets") or []) or ["all"]
-        states = {name: _state(raw) for name in names}
+        states = {name: _state(raw, request) for name in names}
     elif isinstance(raw, Mapping):
-        states = {str(k): _state(v) for k, v in raw.items()}
+        states = {str(k): _state(v, request) for k, v in raw.items()}
     elif isinstance(raw, list):
         for item in raw:
             if isinstance(item, Mapping):
                 name = item.get("target", item.get("publishTarget"))
-                states[str(name)] = _state(item.get("state", item.get("publishTargetState")))
+                states[str(name)] = _state(item.get("state", item.get("publishTargetState")), request)
     else:
-        raise ValueError(f"the publish status answer carries no publishTargetState: {body!r}")
+        raise _bad_answer(request, f"the publish status answer carries no publishTargetState: {_shown(body)}")
     message = body.get("message")
     return PublishStatus(publish_id, states, str(message) if message else None)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from airflow_provider_tealium.exceptions import TealiumUnexpectedAnswerError
+
 
 class TokenFamily(str, Enum):
     """Which credential a call needs; each family has its own token and cache entry."""
@@ -102,8 +104,23 @@ class ApiResponse:
     # An auth answer's body is a token: kept out of repr (tracebacks may render locals).
     content: bytes = field(repr=False)
 
-    def json(self) -> Any:
-        """The body parsed as JSON (``None`` for an empty body)."""
+    def json(self, request: ApiRequest | None = None) -> Any:
+        """The body parsed as JSON (``None`` for an empty body).
+
+        :param request: the request this answers, named in the error when the body is not JSON.
+        :raises TealiumUnexpectedAnswerError: when the body is not JSON (an HTML page from a proxy, a
+            truncated answer). It is a :class:`ValueError` too.
+        """
         if not self.content:
             return None
-        return _json.loads(self.content)
+        try:
+            return _json.loads(self.content)
+        except ValueError as exc:
+            # Never the body, not even its start: a truncated token answer would leak part of a token.
+            kind = self.headers.get("content-type") or "no content type"
+            raise TealiumUnexpectedAnswerError(
+                request.method if request is not None else "",
+                request.path if request is not None else "",
+                self.status,
+                f"the answer is not JSON ({kind}, {len(self.content)} bytes: {exc})",
+            ) from None

@@ -13,7 +13,18 @@ from typing import Any
 
 import pendulum
 
-RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+FINAL_SERVER_STATUSES = frozenset({501, 505})
+"""5xx answers that say the request can never work (not implemented, HTTP version): not retried."""
+
+
+def is_retryable_status(status: int) -> bool:
+    """429 and every 5xx but :data:`FINAL_SERVER_STATUSES` (gateways and CDNs answer 520-530 too).
+
+    :param status: the HTTP status.
+    """
+    return status == 429 or (500 <= status <= 599 and status not in FINAL_SERVER_STATUSES)
+
+
 # Answers that say "not processed": safe to resend even for a non-idempotent call.
 NOT_PROCESSED_STATUSES = frozenset({429, 503})
 
@@ -154,7 +165,7 @@ def decide_on_answer(
     if status == 401 and uses_token and not refreshed:
         return Decision(Step.REFRESH, reason="token refused (401); minting a new one")
     resendable = idempotent or status in NOT_PROCESSED_STATUSES
-    if status in RETRYABLE_STATUSES and retries_used < policy.max_retries and resendable:
+    if is_retryable_status(status) and retries_used < policy.max_retries and resendable:
         delay = policy.backoff(retries_used + 1, parse_retry_after(retry_after))
         return Decision(Step.RETRY, delay, f"HTTP {status}")
     return Decision(Step.FAIL)

@@ -128,28 +128,47 @@ class Baseline:
     """What "newer" is measured against: an existing revision id, or a time.
 
     :param revision_id: newer means a strictly later time than this id's.
-    :param time: newer means created at or after this time (at the ids' precision).
+    :param time: newer means created after this time (at the ids' precision).
+    :param inclusive: the time was taken just before the request that creates the revision (a
+        publish's ``requested_at``, a PATCH's ``saved_at``), so a revision in that time's own second counts
+        too: it can only have been created after the request, and ids carry no fraction of a second.
     """
 
     revision_id: str | None = None
     time: datetime | None = None
+    inclusive: bool = False
 
     def __post_init__(self) -> None:
         if (self.revision_id is None) == (self.time is None):
             raise ValueError("a baseline is a revision id or a time, exactly one")
+        if self.inclusive and self.time is None:
+            raise ValueError("only a time baseline can include its own second")
 
     def to_string(self) -> str:
-        """The JSON-serialisable form read back by :func:`parse_baseline`."""
-        return self.revision_id if self.revision_id is not None else self.time.isoformat()  # type: ignore[union-attr]
+        """The JSON-serialisable form read back by :func:`parse_baseline` (for trigger kwargs)."""
+        if self.revision_id is not None:
+            return self.revision_id
+        assert self.time is not None
+        return f"{INCLUSIVE_PREFIX}{self.time.isoformat()}" if self.inclusive else self.time.isoformat()
+
+    def describe(self) -> str:
+        """What counts, in words, for log lines and messages (``"newer than 20261231120000"``)."""
+        if self.revision_id is not None:
+            return f"newer than {self.revision_id}"
+        assert self.time is not None
+        if self.inclusive:
+            return f"at or after {self.time.replace(microsecond=0).isoformat()}"
+        return f"newer than {self.time.isoformat()}"
 
     def is_newer(self, revision_id: str) -> bool:
         """Whether ``revision_id`` is newer than this baseline.
 
         Against a revision id: a strictly later time. Against a time: a 14-digit id must be later than
         the baseline (a revision in the baseline's own second, before or after it, cannot be told apart
-        and is not counted); a 12-digit id only knows its minute, so it counts from the baseline's minute
-        on (a publish that lands a few seconds after the baseline is not missed). Pass a revision id as
-        the baseline where the profile's ids are minute-precise and that matters.
+        and is not counted, unless the baseline is ``inclusive``); a 12-digit id only knows its minute, so
+        it counts from the baseline's minute on (a publish that lands a few seconds after the baseline is
+        not missed). Pass a revision id as the baseline where the profile's ids are minute-precise and
+        that matters.
 
         :param revision_id: a revision id.
         """
@@ -161,25 +180,62 @@ class Baseline:
         assert self.time is not None
         if len(revision_id) == 12:
             return when >= self.time.replace(second=0, microsecond=0)
+        if self.inclusive:
+            return when >= self.time.replace(microsecond=0)
         return when > self.time
 
 
+INCLUSIVE_PREFIX = ">="
+"""Before an ISO time in a baseline string: a revision in that time's own second counts too."""
+
+BASELINE_KEYS = (
+    "revision_id",
+    "published_at",
+    "publish_time",
+    "requested_at",
+    "saved_at",
+    "time",
+    "timestamp",
+)
+"""The keys a dict baseline (an upstream task's result) is read from, in this order."""
+
+# Times taken just before the request that creates the revision: the revision's id is that second or later.
+_BEFORE_REQUEST_KEYS = frozenset({"requested_at", "saved_at"})
+
+
 def parse_baseline(value: object, field_name: str = "baseline") -> Baseline:
-    """A baseline from a revision id, a ``datetime`` (naive means UTC), an ISO time string, or a dict
-    carrying one of them (an upstream task's result) under ``revision_id``, ``published_at`` or ``time``.
+    """A baseline from a revision id, a ``datetime`` (naive means UTC), an ISO time string, or a dict (an
+    upstream task's result) carrying one of them under one of :data:`BASELINE_KEYS`.
+
+    ``requested_at`` (in :class:`~airflow_provider_tealium.operators.publish.TealiumPublishOperator`'s and
+    :class:`~airflow_provider_tealium.sensors.publish.TealiumPublishSensor`'s results) and ``saved_at`` (in
+    :class:`~airflow_provider_tealium.operators.profiles.TealiumPatchProfileOperator`'s) are taken just
+    before the request, so the revision it creates counts even in that same second (an ``inclusive``
+    baseline). A string ``">=<ISO time>"`` is such a baseline too (what :meth:`Baseline.to_string` writes).
 
     :param value: the baseline.
     :param field_name: the field to name in errors.
     """
     if isinstance(value, dict):
-        for key in ("revision_id", "published_at", "publish_time", "time", "timestamp"):
+        for key in BASELINE_KEYS:
             if value.get(key):
-                return parse_baseline(value[key], f"{field_name}.{key}")
+                found = parse_baseline(value[key], f"{field_name}.{key}")
+                if key in _BEFORE_REQUEST_KEYS and found.time is not None:
+                    return Baseline(time=found.time, inclusive=True)
+                return found
         raise TealiumValidationError(
             field_name,
-            "a dict baseline needs a 'revision_id', 'published_at' or 'time' key",
+            "a dict baseline needs a 'revision_id', 'published_at', 'publish_time', 'requested_at' "
+            "(a publish's result), 'saved_at' (a PATCH's result), 'time' or 'timestamp' key",
             value=sorted(value),
         )
+    if isinstance(value, str) and value.strip().startswith(INCLUSIVE_PREFIX):
+        found = parse_baseline(value.strip()[len(INCLUSIVE_PREFIX) :], field_name)
+        if found.time is None:
+            raise TealiumValidationError(
+                field_name, f"'{INCLUSIVE_PREFIX}' must be followed by a time", value=value
+            )
+        return Baseline(time=found.time, inclusive=True)
     if isinstance(value, datetime):
         return Baseline(time=value if value.tzinfo else value.replace(tzinfo=timezone.utc))
     if isinstance(value, (str, int)) and not isinstance(value, bool):
@@ -407,9 +463,22 @@ class TealiumBundleVerificationError(TealiumError):
     """A downloaded bundle is not exactly what the revision's details describe (nothing was written)."""
 
 
+def is_javascript(name: str) -> bool:
+    """Whether a bundle file is JavaScript, which Tealium's checksums cover (every published ``.js`` file).
+
+    Other files a bundle may hold (``mobile.html``) need not be listed.
+
+    :param name: the file's name in the zip.
+    """
+    return name.lower().endswith(".js")
+
+
 @dataclass(frozen=True)
 class BundleVerification:
     """What :func:`verify_bundle` found.
+
+    Every method taking ``allow_unlisted`` reads it the same way: ``None`` (the default) tolerates files
+    without a checksum unless they are JavaScript, ``True`` tolerates every one, ``False`` none.
 
     :param verified: files whose SHA-256 matched, sorted (``bundle.zip`` included when checked).
     :param mismatched: files whose SHA-256 differed.
@@ -424,25 +493,45 @@ class BundleVerification:
     unlisted: list[str]
     bundle_sha256: str
 
-    def ok(self, allow_unlisted: bool = False) -> bool:
-        """Whether the bundle is exactly what the details describe.
+    def refused_unlisted(self, allow_unlisted: bool | None = None) -> list[str]:
+        """The files without a checksum that fail the check.
 
-        :param allow_unlisted: whether files without a checksum are tolerated.
+        :param allow_unlisted: ``None``: the JavaScript ones; ``True``: none; ``False``: all.
         """
-        return not self.mismatched and not self.missing and (allow_unlisted or not self.unlisted)
+        if allow_unlisted is None:
+            return [name for name in self.unlisted if is_javascript(name)]
+        return [] if allow_unlisted else list(self.unlisted)
 
-    def problems(self, allow_unlisted: bool = False) -> str:
+    def unverified(self, allow_unlisted: bool | None = None) -> list[str]:
+        """The files without a checksum that are tolerated: kept in the bundle, but nothing proves them.
+
+        :param allow_unlisted: see :meth:`refused_unlisted`.
+        """
+        refused = set(self.refused_unlisted(allow_unlisted))
+        return [name for name in self.unlisted if name not in refused]
+
+    def ok(self, allow_unlisted: bool | None = None) -> bool:
+        """Whether the bundle is what the details describe: nothing changed or missing, and no file
+        without a checksum beyond what ``allow_unlisted`` tolerates.
+
+        :param allow_unlisted: see :meth:`refused_unlisted`.
+        """
+        return not self.mismatched and not self.missing and not self.refused_unlisted(allow_unlisted)
+
+    def problems(self, allow_unlisted: bool | None = None) -> str:
         """A sentence naming every failed file.
 
-        :param allow_unlisted: whether files without a checksum are tolerated.
+        :param allow_unlisted: see :meth:`refused_unlisted`.
         """
         parts = []
         if self.mismatched:
             parts.append(f"SHA-256 mismatch: {', '.join(self.mismatched)}")
         if self.missing:
             parts.append(f"missing from the zip: {', '.join(self.missing)}")
-        if self.unlisted and not allow_unlisted:
-            parts.append(f"in the zip without a checksum: {', '.join(self.unlisted)}")
+        refused = self.refused_unlisted(allow_unlisted)
+        if refused:
+            why = " (every JavaScript file must have one)" if allow_unlisted is None else ""
+            parts.append(f"in the zip without a checksum{why}: {', '.join(refused)}")
         return "; ".join(parts)
 
 

@@ -181,7 +181,8 @@ class BulkUploader:
     :param file_type: ``None``, ``json`` or ``javascript``.
     :param mode: ``create``, ``update`` or ``upsert``.
     :param requests_per_second: the client-side limit (default 50, at most 100).
-    :param max_workers: concurrent requests.
+    :param max_workers: concurrent requests (default: enough to keep the rate with 250 ms answers,
+        at least 8; see :func:`~airflow_provider_tealium.api.datalayers.default_workers`).
     :param progress_interval: seconds between progress lines.
     :param log: where progress goes.
     """
@@ -195,7 +196,7 @@ class BulkUploader:
         file_type: dle.FileType | str | None = None,
         mode: dle.UploadMode | str = dle.UploadMode.CREATE,
         requests_per_second: float = dle.DEFAULT_REQUESTS_PER_SECOND,
-        max_workers: int = 8,
+        max_workers: int | None = None,
         progress_interval: float = 5.0,
         log: Any = None,
     ) -> None:
@@ -204,6 +205,8 @@ class BulkUploader:
         self.file_type = dle.parse_file_type(file_type)
         self.mode = dle.parse_mode(mode)
         self.rate = dle.validate_rate(requests_per_second)
+        if max_workers is None:
+            max_workers = dle.default_workers(self.rate)
         if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
             raise TealiumValidationError("max_workers", "must be an integer >= 1", value=max_workers)
         self.max_workers = max_workers

@@ -35,6 +35,8 @@ class ProfilesHookMixin:
         @property
         def config(self) -> TealiumConfig: ...
 
+        log: Any
+
     def account_profile(self, account: str | None = None, profile: str | None = None) -> tuple[str, str]:
         """The (account, profile) a call goes to: the arguments, else the hook's, else the connection's.
 
@@ -68,18 +70,28 @@ class ProfilesHookMixin:
         body: api.PatchRequest | Mapping[str, Any],
         account: str | None = None,
         profile: str | None = None,
+        *,
+        log_warnings: bool = True,
     ) -> Any:
         """Send one PATCH (validated first). Not resent when its answer is lost: the caller checks.
+
+        What validation lets through but is worth knowing (an unknown load-rule operator sent as is, a
+        replace that drops an extension's conditions) is logged as warnings.
 
         :param body: the PATCH envelope.
         :param account: the account.
         :param profile: the profile.
+        :param log_warnings: log the validation warnings; a caller that validated the body itself and
+            reported them already (and may send it several times) passes ``False``.
+        :raises TealiumValidationErrors: when the body breaks a rule (nothing is sent).
         :raises TealiumAmbiguousResultError: when it was sent and no answer came.
         """
         account, profile = self.account_profile(account, profile)
-        return self.run(
-            api.patch_profile_request(account, profile, body), account=account, profile=profile
-        ).json()
+        request, warnings = api.patch_profile_call(account, profile, body)
+        if log_warnings:
+            for warning in warnings:
+                self.log.warning("PATCH %s/%s: %s", account, profile, warning)
+        return self.run(request, account=account, profile=profile).json(request)
 
     def publish_profile(
         self, publish: publish_api.PublishRequest, account: str | None = None, profile: str | None = None
@@ -91,10 +103,9 @@ class ProfilesHookMixin:
         :param profile: the profile.
         """
         account, profile = self.account_profile(account, profile)
-        body = self.get_json(
-            publish_api.publish_request(account, profile, publish), account=account, profile=profile
-        )
-        return publish_api.parse_publish_id(body)
+        request = publish_api.publish_request(account, profile, publish)
+        body = self.get_json(request, account=account, profile=profile)
+        return publish_api.parse_publish_id(body, request)
 
     def get_publish_status(
         self,
@@ -111,10 +122,9 @@ class ProfilesHookMixin:
         :param targets: the targets published (to read a single-state answer).
         """
         account, profile = self.account_profile(account, profile)
-        body = self.get_json(
-            publish_api.publish_status_request(account, profile, publish_id), account=account, profile=profile
-        )
-        return publish_api.parse_publish_status(publish_id, body, targets)
+        request = publish_api.publish_status_request(account, profile, publish_id)
+        body = self.get_json(request, account=account, profile=profile)
+        return publish_api.parse_publish_status(publish_id, body, targets, request=request)
 
 
 class AsyncProfilesHookMixin:
@@ -153,7 +163,6 @@ class AsyncProfilesHookMixin:
         :param targets: the targets published.
         """
         account, profile = await self.aaccount_profile(account, profile)
-        body = await self.aget_json(
-            publish_api.publish_status_request(account, profile, publish_id), account=account, profile=profile
-        )
-        return publish_api.parse_publish_status(publish_id, body, targets)
+        request = publish_api.publish_status_request(account, profile, publish_id)
+        body = await self.aget_json(request, account=account, profile=profile)
+        return publish_api.parse_publish_status(publish_id, body, targets, request=request)

@@ -21,12 +21,26 @@ from airflow_provider_tealium.api import auth
 from airflow_provider_tealium.api.config import TealiumConfig
 from airflow_provider_tealium.api.request import ApiRequest, ApiResponse, TokenFamily
 from airflow_provider_tealium.api.retry import RetryPolicy
-from airflow_provider_tealium.exceptions import TealiumError
+from airflow_provider_tealium.exceptions import TealiumApiError, TealiumAuthError, TealiumError
 from airflow_provider_tealium.hooks.base import Scope, TealiumHookBase
 from airflow_provider_tealium.hooks.datalayers import AsyncDataLayersHookMixin, DataLayersHookMixin
 from airflow_provider_tealium.hooks.profiles import AsyncProfilesHookMixin, ProfilesHookMixin
 from airflow_provider_tealium.hooks.revisions import AsyncRevisionsHookMixin, RevisionsHookMixin
+from airflow_provider_tealium.hooks.token_cache import TokenKey, secret_digest
 from airflow_provider_tealium.hooks.transport import AsyncTransport, Credential, SyncTransport
+
+# Tealium's returnCodes of a refused login (1401: wrong credentials, 1402: user locked out), whatever the status.
+_LOGIN_REFUSED_CODES = frozenset({1401, 1402, "1401", "1402"})
+
+
+def _login_digest(config: TealiumConfig, family: TokenFamily) -> str:
+    """The digest of the secret ``family``'s login sends (v1: the user's password; else the API key)."""
+    return secret_digest(config.v1_password if family is TokenFamily.V1 else config.api_key)
+
+
+def _is_refusal(exc: TealiumApiError) -> bool:
+    """Whether a login's final error is Tealium refusing the credentials (not a fault worth a new try)."""
+    return isinstance(exc, TealiumAuthError) or exc.return_code in _LOGIN_REFUSED_CODES
 
 
 class TealiumHook(ProfilesHookMixin, DataLayersHookMixin, RevisionsHookMixin, TealiumHookBase, SyncTransport):
@@ -73,14 +87,27 @@ class TealiumHook(ProfilesHookMixin, DataLayersHookMixin, RevisionsHookMixin, Te
         with self.token_cache.thread_lock(key):
             token = self.token_cache.get(key)  # another thread may have minted it meanwhile
             if token is None:
-                token = self._mint(family, scope)
+                # Raises the remembered refusal when the thread before us was refused with this secret.
+                token = self._mint(family, scope, key)
                 self.token_cache.put(key, token)
         return token
 
-    def _mint(self, family: TokenFamily, scope: Scope) -> auth.IssuedToken:
-        call = auth.auth_call(family, self.config, *scope)
+    def _mint(self, family: TokenFamily, scope: Scope, key: TokenKey | None = None) -> auth.IssuedToken:
+        config = self.config
+        call = auth.auth_call(family, config, *scope)
+        key = key or self._token_key(config, family, scope)
+        digest = _login_digest(config, family)
+        # Every refused attempt counts towards Tealium's lockout: never resend a refused secret.
+        refused = self.token_cache.refusal(key, digest)
+        if refused is not None:
+            raise refused
         self.log.info("Minting a %s token (%s)", family.value, call.request.path)
-        return self._issued(call, self._transport_send(call.request))
+        try:
+            return self._issued(call, self._transport_send(call.request))
+        except TealiumApiError as exc:
+            if _is_refusal(exc):
+                self.token_cache.refuse(key, digest, exc)
+            raise
 
     # -- the transport's questions --------------------------------------------------------------------
 
@@ -128,7 +155,7 @@ class TealiumHook(ProfilesHookMixin, DataLayersHookMixin, RevisionsHookMixin, Te
         :param account: the account (v3 calls).
         :param profile: the profile (v3 calls).
         """
-        return self.run(request, account=account, profile=profile).json()
+        return self.run(request, account=account, profile=profile).json(request)
 
     def region_base_url(self, account: str | None = None, profile: str | None = None) -> str:
         """The v3 region base URL for a profile (mints or reuses its token).
@@ -143,7 +170,8 @@ class TealiumHook(ProfilesHookMixin, DataLayersHookMixin, RevisionsHookMixin, Te
     def test_connection(self) -> tuple[bool, str]:
         """Mint a fresh token (v3 when the connection names an account and profile, else v2).
 
-        Used by the UI's Test button; bypasses the cache so it really tests the credentials.
+        Used by the UI's Test button; bypasses the cache so it really tests the credentials, except that
+        a secret refused in the last 10 minutes is reported refused without logging in again.
         """
         try:
             config = self.config
@@ -239,8 +267,18 @@ class TealiumAsyncHook(
             token = self.token_cache.get(key)
             if token is None:
                 call = auth.auth_call(family, config, *scope)
+                digest = _login_digest(config, family)
+                # The task before us on this lock (or a thread, or another loop) may have been refused.
+                refused = self.token_cache.refusal(key, digest)
+                if refused is not None:
+                    raise refused
                 self.log.info("Minting a %s token (%s)", family.value, call.request.path)
-                token = self._issued(call, await self._atransport_send(call.request))
+                try:
+                    token = self._issued(call, await self._atransport_send(call.request))
+                except TealiumApiError as exc:
+                    if _is_refusal(exc):
+                        self.token_cache.refuse(key, digest, exc)
+                    raise
                 self.token_cache.put(key, token)
         return token
 
@@ -300,4 +338,4 @@ class TealiumAsyncHook(
         :param account: the account (v3 calls).
         :param profile: the profile (v3 calls).
         """
-        return (await self.arun(request, account=account, profile=profile)).json()
+        return (await self.arun(request, account=account, profile=profile)).json(request)

@@ -103,10 +103,12 @@ class TealiumUploadDataLayerOperator(_DataLayerOperatorBase):
     :param account: the account (default: the connection's).
     :param profile: the profile (default: the connection's).
     :param requests_per_second: client-side limit, default 50, at most 100 (Tealium's maximum).
-    :param max_workers: concurrent requests, default 8.
+    :param max_workers: concurrent requests (default: enough to keep ``requests_per_second`` with answers
+        taking up to 250 ms, at least 8: 13 at 50/s, 25 at 100/s).
     :param only_ids: send only these ids from the source.
     :param retry_failed_from: a previous result (e.g. ``"{{ ti.xcom_pull('upload') }}"``); only its
-        failed ids are sent.
+        failed ids are sent. If it is given but renders to nothing (the previous upload pushed no
+        result, e.g. it was killed), the task fails rather than silently sending everything.
     :param progress_interval: seconds between progress lines in the task log.
     :param tealium_conn_id: the ``tealium`` connection.
     :param max_retries: overrides the connection's retries per request.
@@ -139,7 +141,7 @@ class TealiumUploadDataLayerOperator(_DataLayerOperatorBase):
         datalayers: Any = None,
         mode: str = "create",
         requests_per_second: float = DLE_REQUESTS_PER_SECOND,
-        max_workers: int = 8,
+        max_workers: int | None = None,
         only_ids: list[str] | None = None,
         retry_failed_from: Any = None,
         progress_interval: float = 5.0,
@@ -167,6 +169,22 @@ class TealiumUploadDataLayerOperator(_DataLayerOperatorBase):
             return {self.datalayer_id: self.data}
         return self.datalayers
 
+    def _previous_result(self) -> Any:
+        value = self.retry_failed_from
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = _parse_result(value) if value.strip() else None
+        if value is None:
+            # A rerun is asked for but there is nothing to rerun from: sending the whole source instead
+            # would hide that the previous upload ended without a result (killed, timed out).
+            raise TealiumValidationError(
+                "retry_failed_from",
+                "rendered to nothing: the previous upload left no result (was it killed before the end?). "
+                "Pass only_ids, or leave retry_failed_from unset to send everything",
+            )
+        return value
+
     def _hook_factory(self, limiter: TokenBucket) -> TealiumHook:
         from airflow_provider_tealium.hooks.datalayers_bulk import RateLimitedTealiumHook
 
@@ -181,9 +199,7 @@ class TealiumUploadDataLayerOperator(_DataLayerOperatorBase):
         from airflow_provider_tealium.hooks.datalayers_bulk import BulkUploader
 
         source = self._source()
-        retry_from = self.retry_failed_from
-        if isinstance(retry_from, str) and retry_from.strip():
-            retry_from = _parse_result(retry_from)
+        retry_from = self._previous_result()
         account, profile = self.hook.dle_account_profile(self.account, self.profile)
         uploader = BulkUploader(
             self._hook_factory,
@@ -196,9 +212,7 @@ class TealiumUploadDataLayerOperator(_DataLayerOperatorBase):
             progress_interval=self.progress_interval,
             log=self.log,
         )
-        result = uploader.upload(
-            source, only_ids=self.only_ids, retry_failed_from=retry_from or None
-        ).to_dict()
+        result = uploader.upload(source, only_ids=self.only_ids, retry_failed_from=retry_from).to_dict()
         if result["landed"]:
             self.published_url = dle.cdn_url(account, profile, result["landed"][0], self.file_type)
         self.log.info("%d landed, %d failed", len(result["landed"]), len(result["failed"]))

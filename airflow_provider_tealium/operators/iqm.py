@@ -251,6 +251,15 @@ class IQMRunReportOperator(_IQMOperator):
 class IQMScheduleReportOperator(_IQMOperator):
     """Create or update a report's email schedule; returns the schedule IQM saved.
 
+    With ``update=True`` the two forms of ``schedule`` mean different things:
+
+    - a **dict** changes only the fields it names; the others keep their current values. The schedule as
+      it will be after the change is checked first (the current one is read from the report), and only
+      the named fields are sent.
+    - a **ReportSchedule** replaces the whole schedule: it is checked as a complete schedule on its own
+      and sent whole, its defaults included (once, CSV, no running total), so fields it leaves at their
+      defaults are reset, not kept.
+
     :param report_id: the report.
     :param schedule: a :class:`~airflow_provider_tealium.api.iqm.ReportSchedule` or a dict in the API's names
         (``subscriberEmails``, ``deliveryFrequency``, ``deliveryDay``, ``eventEndDate``, ``fileType``...).
@@ -280,22 +289,23 @@ class IQMScheduleReportOperator(_IQMOperator):
         report_id = iqm.validate_report_id(self.report_id)
         schedule = self.schedule
         if isinstance(schedule, iqm.ReportSchedule):
+            # Unset (None) fields fall back to the schedule's defaults rather than failing as invalid.
             raw = {k: v for k, v in iqm.schedule_raw(schedule).items() if v is not None}
+            body = iqm.schedule_body(raw, prefix="")
+            if self.update:
+                # A PATCH keeps what it does not name: say "no running total" so replacing really resets it.
+                body.setdefault("runningTotalEnabled", False)
         elif isinstance(schedule, Mapping):
-            raw = dict(schedule)
+            if self.update:
+                report = self.hook.get_report(report_id)
+                tz = report.get("timezoneName") if isinstance(report.get("timezoneName"), str) else None
+                body = iqm.schedule_update_body(schedule, report.get("reportSchedulingEventDetails"), tz)
+            else:
+                body = iqm.schedule_body(schedule, prefix="")
         else:
             raise TealiumValidationError(
                 "schedule", "must be a ReportSchedule or a dict", value=type(schedule).__name__
             )
-        if self.update:
-            # A PATCH carries only the changed fields, but the rules span fields (deliveryDay depends on
-            # deliveryFrequency): check the schedule as it will be after the change, send only the change.
-            current = self.hook.get_report(report_id).get("reportSchedulingEventDetails") or {}
-            merged = {k: v for k, v in current.items() if k in iqm.SCHEDULE_FIELDS}
-            normalised = iqm.schedule_body({**merged, **raw}, prefix="")
-            body = {k: normalised[k] for k in raw if k in normalised}
-        else:
-            body = iqm.schedule_body(raw, prefix="")
         data = self.hook.schedule_report(report_id, body, update=self.update)
         self.log.info(
             "%s the email schedule of IQM report %d", "Updated" if self.update else "Created", report_id

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +28,74 @@ DEFAULT_LOCK_TIMEOUT = 180.0
 MAX_RESENDS = 3
 # Answers from a proxy in front of Tealium: the PATCH may or may not have been applied.
 GATEWAY_STATUSES = frozenset({502, 504})
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+
+
+def utc_now_iso() -> str:
+    """The current time as an ISO 8601 UTC string (``2026-01-01T12:00:00.123456+00:00``), the form
+    results carry so a downstream sensor can use them as a baseline."""
+    return datetime.now(timezone.utc).isoformat()
+
+
+def seconds_arg(value: Any, name: str, *, positive: bool = False) -> float:
+    """A number-of-seconds argument, given as a number or rendered from a template (then a string).
+
+    :param value: the value.
+    :param name: the argument's name, for the message.
+    :param positive: refuse 0 as well as negative numbers.
+    :raises TealiumValidationError: naming the argument and the rule.
+    """
+    from airflow_provider_tealium.exceptions import TealiumValidationError
+
+    number = value
+    if isinstance(number, str):
+        try:
+            number = float(number.strip())
+        except ValueError:
+            number = None
+    # A bool is an int to Python but never meant as seconds; NaN and infinity are no deadline.
+    valid = (
+        isinstance(number, int | float)
+        and not isinstance(number, bool)
+        and math.isfinite(number)
+        and (number > 0 if positive else number >= 0)
+    )
+    if not valid:
+        rule = "a positive number" if positive else "a number (0 or more)"
+        raise TealiumValidationError(name, f"must be {rule} of seconds", value=value)
+    return float(number)
+
+
+def flag_arg(value: Any, name: str) -> bool:
+    """A true/false argument, given as a bool or rendered from a template (then ``"True"``, ``"false"``...).
+
+    A rendered ``"False"`` is a non-empty string, so truthy: taking it as is would prune or save when
+    the user asked not to. Only the spellings below are accepted.
+
+    :param value: the value.
+    :param name: the argument's name, for the message.
+    :raises TealiumValidationError: naming the argument, for anything else.
+    """
+    from airflow_provider_tealium.exceptions import TealiumValidationError
+
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise TealiumValidationError(name, "must be true or false", value=value)
+
+
+def check_unless_templated(value: Any, check: Callable[[Any, str], object], name: str) -> None:
+    """Check an argument at DAG parse when it is given as is; a string may be a template and is checked
+    once rendered, in ``execute``.
+
+    :param value: the value.
+    :param check: :func:`seconds_arg`, :func:`flag_arg` or alike.
+    :param name: the argument's name.
+    """
+    if not isinstance(value, str):
+        check(value, name)
 
 
 class TealiumProfileLink(BaseOperatorLink):
@@ -62,7 +132,7 @@ class TealiumProfileBaseOperator(BaseOperator):
     """
 
     operator_extra_links = (TealiumProfileLink(),)
-    template_fields: Sequence[str] = ("account", "profile")
+    template_fields: Sequence[str] = ("tealium_conn_id", "account", "profile")
 
     def __init__(
         self,
@@ -101,7 +171,14 @@ class TealiumGetProfileOperator(TealiumProfileBaseOperator):
     :return: the profile; with ``output_path``, ``{"path", "version_id", "version_title", "bytes"}``.
     """
 
-    template_fields: Sequence[str] = ("account", "profile", "includes", "publish_version", "output_path")
+    template_fields: Sequence[str] = (
+        "tealium_conn_id",
+        "account",
+        "profile",
+        "includes",
+        "publish_version",
+        "output_path",
+    )
 
     def __init__(
         self,
@@ -167,15 +244,20 @@ class _ProfileWriter(TealiumProfileBaseOperator):
     """Sends one PATCH safely: waits out the profile lock, and never duplicates a change whose answer
     was lost (it looks for its marked version and resends only if the version is not there).
 
-    :param notes: the saved version's notes (required by Tealium). A marker unique to the task
-        instance is appended, so the version can be recognised.
+    :param notes: the saved version's notes (required by Tealium, must not be empty). A marker unique
+        to the task instance is appended, so the version can be recognised.
     :param version_title: the saved version's title (Tealium's default: ``API | {TIMESTAMP}``).
     :param save_type: ``saveAs`` (a new version, default) or ``save`` (change the latest version).
     :param lock_timeout: seconds to keep waiting while the profile is locked (users viewing it, or
         the 15 seconds after an update).
     :param lock_backoff: first wait between lock retries in seconds; doubles up to ``lock_backoff_max``.
     :param lock_backoff_max: longest wait between lock retries in seconds.
+
+    The numbers may be templates; they are checked at DAG parse when given as numbers, once rendered
+    otherwise.
     """
+
+    _LOCK_ARGS = (("lock_timeout", False), ("lock_backoff", True), ("lock_backoff_max", True))
 
     def __init__(
         self,
@@ -195,6 +277,14 @@ class _ProfileWriter(TealiumProfileBaseOperator):
         self.lock_timeout = lock_timeout
         self.lock_backoff = lock_backoff
         self.lock_backoff_max = lock_backoff_max
+        for name, positive in self._LOCK_ARGS:
+            if not isinstance(getattr(self, name), str):
+                seconds_arg(getattr(self, name), name, positive=positive)
+
+    def _render_lock_args(self) -> None:
+        """Turn the rendered lock arguments into numbers, before any request (a template gives strings)."""
+        for name, positive in self._LOCK_ARGS:
+            setattr(self, name, seconds_arg(getattr(self, name), name, positive=positive))
 
     def _find_version(
         self, account: str, profile: str, token: str, before: set[str]
@@ -217,7 +307,10 @@ class _ProfileWriter(TealiumProfileBaseOperator):
         return None
 
     def _save(self, context: Context, body: dict[str, Any]) -> dict[str, Any]:
-        """PATCH ``body`` once, whatever the lock or the network does; return the saved version."""
+        """PATCH ``body`` once, whatever the lock or the network does; return the saved version.
+
+        The caller has called :meth:`_render_lock_args`.
+        """
         from airflow_provider_tealium.api.profiles import is_lock_error, parse_version, validate_patch
         from airflow_provider_tealium.exceptions import (
             TealiumAmbiguousResultError,
@@ -225,10 +318,13 @@ class _ProfileWriter(TealiumProfileBaseOperator):
             TealiumError,
         )
 
+        # All rules, before anything is sent, on the user's own notes: with the marker appended, empty
+        # notes would pass.
+        validated = validate_patch(body)
         account, profile = self._resolve()
         token = run_token(context)
-        body = dict(body, notes=f"{body.get('notes') or ''} [{token}]".strip())
-        validated = validate_patch(body)  # all rules, before anything is sent
+        send = dict(validated.body, notes=f"{validated.body['notes'].strip()} [{token}]")
+        # Logged once here, not by the hook: the same body may be sent several times (lock, lost answer).
         for warning in validated.warnings:
             self.log.warning("%s", warning)
         before = set(
@@ -239,9 +335,11 @@ class _ProfileWriter(TealiumProfileBaseOperator):
         resends = 0
         operations = len(validated.body["operationList"])
         while True:
+            # Taken before each send: the version that lands is the last one sent, saved after this.
+            sent_at = utc_now_iso()
             try:
                 try:
-                    self.hook.patch_profile(validated.body, account, profile)
+                    self.hook.patch_profile(send, account, profile, log_warnings=False)
                 except TealiumApiError as exc:
                     if exc.status in GATEWAY_STATUSES:
                         # A gateway's 502/504 does not say whether Tealium applied the PATCH behind it.
@@ -259,7 +357,7 @@ class _ProfileWriter(TealiumProfileBaseOperator):
                         "not resending",
                         found.version_id,
                     )
-                    return self._result(account, profile, found, operations)
+                    return self._result(account, profile, found, operations, sent_at)
                 resends += 1
                 if resends > MAX_RESENDS:
                     raise
@@ -287,9 +385,11 @@ class _ProfileWriter(TealiumProfileBaseOperator):
         if found is None:  # should not happen: the save answered 200
             found = parse_version(self.hook.get_profile(account, profile, includes=["versionIds"]))
         self.log.info("Saved %s/%s version %s (%r)", account, profile, found.version_id, found.title)
-        return self._result(account, profile, found, operations)
+        return self._result(account, profile, found, operations, sent_at)
 
-    def _result(self, account: str, profile: str, version: ProfileVersion, operations: int) -> dict[str, Any]:
+    def _result(
+        self, account: str, profile: str, version: ProfileVersion, operations: int, saved_at: str
+    ) -> dict[str, Any]:
         return {
             "account": account,
             "profile": profile,
@@ -297,6 +397,7 @@ class _ProfileWriter(TealiumProfileBaseOperator):
             "version_title": version.title,
             "save_type": self.save_type,
             "operations": operations,
+            "saved_at": saved_at,
         }
 
     def _envelope(self, operations: list[Any], default_notes: str) -> dict[str, Any]:
@@ -304,7 +405,9 @@ class _ProfileWriter(TealiumProfileBaseOperator):
         if self.version_title:
             body["versionTitle"] = self.version_title
         body["saveType"] = self.save_type
-        body["notes"] = self.notes or default_notes
+        # Blank notes count as none: the default, if the operator has one, else validation refuses them.
+        given = self.notes if isinstance(self.notes, str) and self.notes.strip() else None
+        body["notes"] = given or default_notes
         body["operationList"] = operations
         return body
 
@@ -318,17 +421,24 @@ class TealiumPatchProfileOperator(_ProfileWriter):
 
     :param operations: :class:`~airflow_provider_tealium.api.profiles.Operation` objects or plain dicts
         ``{"op", "path", "value"}``.
-    :param notes: the version's notes (required).
-    :return: ``{"account", "profile", "version_id", "version_title", "save_type", "operations"}``.
+    :param notes: the version's notes (required, not blank).
+    :return: ``{"account", "profile", "version_id", "version_title", "save_type", "operations",
+        "saved_at"}``; ``saved_at`` is the ISO 8601 UTC time taken just before the PATCH that saved
+        the version was sent (a baseline for
+        :class:`~airflow_provider_tealium.sensors.revisions.TealiumRevisionSensor`).
     """
 
     template_fields: Sequence[str] = (
+        "tealium_conn_id",
         "account",
         "profile",
         "operations",
         "notes",
         "version_title",
         "save_type",
+        "lock_timeout",
+        "lock_backoff",
+        "lock_backoff_max",
     )
 
     def __init__(
@@ -341,6 +451,7 @@ class TealiumPatchProfileOperator(_ProfileWriter):
         """Validate and save."""
         from airflow_provider_tealium.api.profiles import Operation
 
+        self._render_lock_args()
         operations = [op.to_json() if isinstance(op, Operation) else op for op in self.operations]
         return self._save(context, self._envelope(operations, ""))
 
@@ -364,19 +475,27 @@ class TealiumSyncProfileOperator(_ProfileWriter):
     removed (an absent section is not managed). When nothing differs no PATCH is sent.
 
     :param desired_state: the mapping, or a path to a ``.yaml``/``.yml``/``.json`` file.
-    :param prune: remove components absent from a managed section.
-    :param dry_run: log the plan and return it without saving.
+    :param prune: remove components absent from a managed section (templated: ``"true"``/``"false"``).
+    :param dry_run: log the plan and return it without saving (templated as ``plan_only``, the
+        attribute that holds it).
     :return: ``{"changed", "dry_run", "plan", "version_id", "version_title", ...}``; ``plan`` lists
-        ``{"op", "object", "name", "id", "changes": {field: {"from", "to"}}}``.
+        ``{"op", "object", "name", "id", "changes": {field: {"from", "to"}}}``. When a PATCH was sent,
+        also ``saved_at``, the ISO 8601 UTC time taken just before it was sent.
     """
 
     template_fields: Sequence[str] = (
+        "tealium_conn_id",
         "account",
         "profile",
         "desired_state",
         "notes",
         "version_title",
         "save_type",
+        "prune",
+        "plan_only",
+        "lock_timeout",
+        "lock_backoff",
+        "lock_backoff_max",
     )
 
     def __init__(
@@ -388,6 +507,8 @@ class TealiumSyncProfileOperator(_ProfileWriter):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        check_unless_templated(prune, flag_arg, "prune")
+        check_unless_templated(dry_run, flag_arg, "dry_run")
         self.desired_state = desired_state
         self.prune = prune
         # Not ``self.dry_run``: BaseOperator has a ``dry_run()`` method.
@@ -422,6 +543,9 @@ class TealiumSyncProfileOperator(_ProfileWriter):
             plan_sync,
         )
 
+        self.prune = flag_arg(self.prune, "prune")
+        self.plan_only = flag_arg(self.plan_only, "dry_run")
+        self._render_lock_args()
         spec, where = self._load_spec(context)
         desired = parse_desired_state(spec, where)
         account, profile = self._resolve()
@@ -455,4 +579,5 @@ class TealiumSyncProfileOperator(_ProfileWriter):
             "changed": True,
             "version_id": saved["version_id"],
             "version_title": saved["version_title"],
+            "saved_at": saved["saved_at"],
         }

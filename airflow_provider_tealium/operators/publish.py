@@ -6,7 +6,13 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_tealium.operators.profiles import TealiumProfileBaseOperator
+from airflow_provider_tealium.operators.profiles import (
+    TealiumProfileBaseOperator,
+    check_unless_templated,
+    flag_arg,
+    seconds_arg,
+    utc_now_iso,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -27,14 +33,21 @@ class TealiumPublishOperator(TealiumProfileBaseOperator):
     :param notes: publish notes.
     :param operator_email: the publishing user's email (default: the connection's login).
     :param wait_for_completion: wait until every target is ``published`` (fails at once on ``stopped``).
-    :param deferrable: wait in the triggerer instead of a worker slot.
+    :param deferrable: wait in the triggerer instead of a worker slot (not templated: Airflow reads it
+        before rendering).
     :param poll_interval: seconds between status polls (at least 1).
     :param timeout_seconds: how long to wait for completion.
-    :return: ``{"publish_id", "account", "profile", "version_id", "targets", "state"}``; ``state`` is
-        ``"published"`` after a wait, ``"started"`` otherwise.
+    :return: ``{"publish_id", "account", "profile", "version_id", "targets", "state", "requested_at"}``;
+        ``state`` is ``"published"`` (with ``target_states``) after a wait, ``"started"`` otherwise;
+        ``requested_at`` is the ISO 8601 UTC time taken just before the publish request was sent (a
+        baseline for :class:`~airflow_provider_tealium.sensors.revisions.TealiumRevisionSensor`).
+
+    Every argument but ``deferrable`` is templated; numbers and flags given as templates are checked
+    once rendered, before any request.
     """
 
     template_fields: Sequence[str] = (
+        "tealium_conn_id",
         "account",
         "profile",
         "targets",
@@ -42,6 +55,9 @@ class TealiumPublishOperator(TealiumProfileBaseOperator):
         "title",
         "notes",
         "operator_email",
+        "wait_for_completion",
+        "poll_interval",
+        "timeout_seconds",
     )
 
     def __init__(
@@ -61,6 +77,9 @@ class TealiumPublishOperator(TealiumProfileBaseOperator):
         from airflow_provider_tealium.api.publish import validate_poll_interval
 
         super().__init__(**kwargs)
+        check_unless_templated(wait_for_completion, flag_arg, "wait_for_completion")
+        check_unless_templated(poll_interval, validate_poll_interval, "poll_interval")
+        check_unless_templated(timeout_seconds, _timeout_arg, "timeout_seconds")
         self.targets = targets
         self.version_id = version_id
         self.title = title
@@ -68,14 +87,18 @@ class TealiumPublishOperator(TealiumProfileBaseOperator):
         self.operator_email = operator_email
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
-        self.poll_interval = validate_poll_interval(poll_interval)
+        self.poll_interval = poll_interval
         self.timeout_seconds = timeout_seconds
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Validate, publish, and wait if asked."""
         from airflow_provider_tealium.api.profiles import parse_version
-        from airflow_provider_tealium.api.publish import validate_publish
+        from airflow_provider_tealium.api.publish import validate_poll_interval, validate_publish
 
+        # Rendered templates give strings: numbers and flags are read here, before any request.
+        self.wait_for_completion = flag_arg(self.wait_for_completion, "wait_for_completion")
+        self.poll_interval = validate_poll_interval(self.poll_interval)
+        self.timeout_seconds = _timeout_arg(self.timeout_seconds, "timeout_seconds")
         account, profile = self._resolve()
         ti = context.get("ti")
         default_title = (
@@ -92,6 +115,7 @@ class TealiumPublishOperator(TealiumProfileBaseOperator):
             notes=self.notes,
             operator_id=self.operator_email or self.hook.config.email,
         )
+        requested_at = utc_now_iso()
         publish_id = self.hook.publish_profile(publish, account, profile)
         self.log.info(
             "Publishing %s/%s version %s to %s: publish id %s",
@@ -108,6 +132,7 @@ class TealiumPublishOperator(TealiumProfileBaseOperator):
             "version_id": publish.version_id,
             "targets": list(publish.targets),
             "state": "started",
+            "requested_at": requested_at,
         }
         if not self.wait_for_completion:
             return result
@@ -124,6 +149,7 @@ class TealiumPublishOperator(TealiumProfileBaseOperator):
                     poll_interval=self.poll_interval,
                     tealium_conn_id=self.tealium_conn_id,
                     version_id=publish.version_id,
+                    requested_at=requested_at,
                 ),
                 method_name="execute_complete",
             )
@@ -159,3 +185,7 @@ class TealiumPublishOperator(TealiumProfileBaseOperator):
         from airflow_provider_tealium.sensors.publish import handle_publish_event
 
         return handle_publish_event(event)
+
+
+def _timeout_arg(value: Any, name: str) -> float:
+    return seconds_arg(value, name, positive=True)

@@ -112,21 +112,25 @@ class TealiumDownloadRevisionBundleOperator(_RevisionOperatorBase):
 
     The SHA-256 of every file in the zip, and of the zip itself where the details list ``bundle.zip``,
     must equal the revision's checksums for that target; a mismatch, a file the checksums list but the zip
-    lacks, or (unless allowed) a file without a checksum fails the task, naming the files, and nothing is
-    written.
+    lacks, or a JavaScript file without a checksum fails the task, naming the files, and nothing is
+    written. Tealium's checksums cover every published JavaScript file, so other files without one
+    (``mobile.html``) are kept by default but reported as ``unverified``.
 
     :param path: where to write the zip: a file path, or a directory (an existing one, or one ending in
         ``/``) that gets ``{account}-{profile}-{revision_id}-{target}.zip``. A local path or an
         :class:`~airflow.sdk.ObjectStoragePath` / URL (``s3://bucket/audit/``).
     :param revision_id: the revision; ``None`` for the latest.
     :param target: the environment; default the first of the revision's ``targets_published``.
-    :param allow_unlisted_files: accept files in the zip that have no checksum (e.g. ``mobile.html``).
+    :param allow_unlisted_files: files in the zip that have no checksum: ``None`` (default) accepts them
+        unless they are JavaScript (``.js``); ``True`` accepts every one; ``False`` accepts none.
+        Accepted ones are listed in the result's ``unverified``.
     :param account: the account (default: the connection's).
     :param profile: the profile (default: the connection's).
     :param revisions_api: ``"v1"`` or ``"v2"`` (default: the connection's ``revisions_api`` extra, else v1).
     :param tealium_conn_id: the ``tealium`` connection.
-    :return: ``{"path", "revision_id", "target", "account", "profile", "files", "bundle_sha256"}`` where
-        ``files`` are the verified file names (``bundle.zip`` included when it was checked).
+    :return: ``{"path", "revision_id", "target", "account", "profile", "files", "unverified",
+        "bundle_sha256"}`` where ``files`` are the verified file names (``bundle.zip`` included when it was
+        checked) and ``unverified`` the accepted files that have no checksum.
     """
 
     template_fields: Sequence[str] = (
@@ -146,7 +150,7 @@ class TealiumDownloadRevisionBundleOperator(_RevisionOperatorBase):
         path: str | ObjectStoragePath,
         revision_id: str | None = None,
         target: str | None = None,
-        allow_unlisted_files: bool = False,
+        allow_unlisted_files: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(revision_id=revision_id, **kwargs)
@@ -219,8 +223,9 @@ class TealiumDownloadRevisionBundleOperator(_RevisionOperatorBase):
             target,
             dest,
         )
-        if result.unlisted:
-            self.log.warning("Files without a checksum (not verified): %s", ", ".join(result.unlisted))
+        unverified = result.unverified(self.allow_unlisted_files)
+        if unverified:
+            self.log.warning("Files without a checksum (kept, not verified): %s", ", ".join(unverified))
         return {
             "path": str(dest),
             "revision_id": details.revision_id,
@@ -228,5 +233,6 @@ class TealiumDownloadRevisionBundleOperator(_RevisionOperatorBase):
             "account": details.account,
             "profile": details.profile,
             "files": result.verified,
+            "unverified": unverified,
             "bundle_sha256": result.bundle_sha256,
         }

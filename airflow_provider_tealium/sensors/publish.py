@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -29,6 +29,47 @@ def fail_now(message: str) -> Exception:
     return AirflowFailException(message)
 
 
+def read_publish(value: Any) -> tuple[str, list[str] | None, str | None]:
+    """``(publish_id, targets, requested_at)`` from a publish id or from the result of an upstream
+    :class:`~airflow_provider_tealium.operators.publish.TealiumPublishOperator`: a dict (``publish.output``,
+    or a template rendered as native objects) or a template's rendering of one (JSON or Python repr).
+
+    :param value: the sensor's ``publish_id`` argument, rendered.
+    :raises TealiumValidationError: when it is neither.
+    """
+    from airflow_provider_tealium.exceptions import TealiumValidationError
+
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        import ast
+        import json
+
+        try:
+            value = json.loads(value)
+        except ValueError:
+            try:
+                value = ast.literal_eval(value.strip())
+            except (ValueError, SyntaxError):
+                raise TealiumValidationError(
+                    "publish_id", "must be a publish id or a TealiumPublishOperator result", value=value
+                ) from None
+    if isinstance(value, Mapping):
+        publish_id = value.get("publish_id")
+        if not isinstance(publish_id, str | int) or not str(publish_id).strip():
+            raise TealiumValidationError(
+                "publish_id", "a publish result must carry a publish_id", value=dict(value)
+            )
+        targets = value.get("targets")
+        requested_at = value.get("requested_at")
+        return (
+            str(publish_id),
+            [str(t) for t in targets] if isinstance(targets, list | tuple) else None,
+            requested_at if isinstance(requested_at, str) and requested_at else None,
+        )
+    if not isinstance(value, str | int) or not str(value).strip():
+        raise TealiumValidationError("publish_id", "is required", value=value)
+    return str(value), None, None
+
+
 def handle_publish_event(event: dict[str, Any]) -> dict[str, Any]:
     """Turn a :class:`~airflow_provider_tealium.triggers.publish.TealiumPublishTrigger` event into the
     task's result, or raise.
@@ -39,7 +80,7 @@ def handle_publish_event(event: dict[str, Any]) -> dict[str, Any]:
 
     status = event.get("status")
     if status == "success":
-        return {
+        result = {
             "publish_id": event["publish_id"],
             "account": event.get("account"),
             "profile": event.get("profile"),
@@ -48,6 +89,10 @@ def handle_publish_event(event: dict[str, Any]) -> dict[str, Any]:
             "state": "published",
             "target_states": event.get("target_states", {}),
         }
+        # Only when the publish's request time is known: a guess would be a wrong baseline.
+        if event.get("requested_at"):
+            result["requested_at"] = event["requested_at"]
+        return result
     if event.get("reason") == "stopped":
         raise fail_now(str(event["message"]))
     raise TealiumError(str(event.get("message") or f"publish wait ended with {status!r}"))
@@ -56,23 +101,28 @@ def handle_publish_event(event: dict[str, Any]) -> dict[str, Any]:
 class TealiumPublishSensor(BaseSensorOperator):
     """Wait until a publish is ``published`` on every target; fail at once if one is ``stopped``.
 
-    :param publish_id: the publish (templated; usually ``TealiumPublishOperator``'s XCom).
+    :param publish_id: the publish id, or the whole result of the upstream ``TealiumPublishOperator``
+        (``publish.output``, or ``"{{ ti.xcom_pull(task_ids='publish') }}"``), which also gives
+        ``targets`` and ``requested_at`` (templated).
     :param targets: the targets published, to read a single-state answer (optional).
     :param tealium_conn_id: the ``tealium`` connection.
     :param account: the account (default from the connection).
     :param profile: the profile (default from the connection).
-    :param deferrable: hand the wait to the triggerer.
+    :param deferrable: hand the wait to the triggerer (not templated: Airflow reads it before rendering).
     :param poke_interval: seconds between polls; at least 1 (Tealium answers 429 to faster polling).
-    :return: ``{"publish_id", "targets", "target_states", "state": "published", ...}``.
+    :return: ``{"publish_id", "account", "profile", "targets", "target_states", "state": "published"}``,
+        plus ``requested_at`` (ISO 8601 UTC, a baseline for
+        :class:`~airflow_provider_tealium.sensors.revisions.TealiumRevisionSensor`) when ``publish_id``
+        is an upstream result that carries it.
     """
 
-    template_fields: Sequence[str] = ("publish_id", "targets", "account", "profile")
+    template_fields: Sequence[str] = ("tealium_conn_id", "publish_id", "targets", "account", "profile")
     operator_extra_links = (TealiumProfileLink(),)
 
     def __init__(
         self,
         *,
-        publish_id: str,
+        publish_id: str | Mapping[str, Any],
         targets: Sequence[str] | None = None,
         tealium_conn_id: str = DEFAULT_CONN_ID,
         account: str | None = None,
@@ -99,28 +149,34 @@ class TealiumPublishSensor(BaseSensorOperator):
 
         return TealiumHook(self.tealium_conn_id, account=self.account, profile=self.profile)
 
+    def _publish(self) -> tuple[str, list[str], str | None]:
+        """The publish id, targets and request time, from the rendered arguments."""
+        publish_id, targets, requested_at = read_publish(self.publish_id)
+        return publish_id, list(self.targets or targets or []), requested_at
+
     def poke(self, context: Context) -> PokeReturnValue | bool:
         """One status poll."""
+        publish_id, targets, requested_at = self._publish()
         account, profile = self.resolved_profile = self.hook.account_profile(self.account, self.profile)
-        status = self.hook.get_publish_status(self.publish_id, account, profile, self.targets or ())
+        status = self.hook.get_publish_status(publish_id, account, profile, targets)
         if status.stopped:
             raise fail_now(
-                f"Publish {self.publish_id} stopped for {', '.join(status.stopped)} ({status.summary()})"
+                f"Publish {publish_id} stopped for {', '.join(status.stopped)} ({status.summary()})"
             )
-        self.log.info("Publish %s: %s", self.publish_id, status.summary())
+        self.log.info("Publish %s: %s", publish_id, status.summary())
         if not status.done:
             return False
-        return PokeReturnValue(
-            True,
-            xcom_value={
-                "publish_id": self.publish_id,
-                "account": account,
-                "profile": profile,
-                "targets": list(status.targets),
-                "state": "published",
-                "target_states": status.to_dict()["targets"],
-            },
-        )
+        result: dict[str, Any] = {
+            "publish_id": publish_id,
+            "account": account,
+            "profile": profile,
+            "targets": list(status.targets),
+            "state": "published",
+            "target_states": status.to_dict()["targets"],
+        }
+        if requested_at:
+            result["requested_at"] = requested_at
+        return PokeReturnValue(True, xcom_value=result)
 
     def execute(self, context: Context) -> Any:
         """Poll here, or defer to the triggerer."""
@@ -128,19 +184,21 @@ class TealiumPublishSensor(BaseSensorOperator):
             return super().execute(context)
         from airflow_provider_tealium.triggers.publish import TealiumPublishTrigger
 
+        publish_id, targets, requested_at = self._publish()
         account, profile = self.resolved_profile = self.hook.account_profile(self.account, self.profile)
         timeout = self.timeout.total_seconds() if isinstance(self.timeout, timedelta) else float(self.timeout)
         self.defer(
             trigger=TealiumPublishTrigger(
-                publish_id=self.publish_id,
+                publish_id=publish_id,
                 account=account,
                 profile=profile,
-                targets=list(self.targets or []),
+                targets=targets,
                 end_time=time.time() + timeout,
                 poll_interval=self.poke_interval
                 if not isinstance(self.poke_interval, timedelta)
                 else self.poke_interval.total_seconds(),
                 tealium_conn_id=self.tealium_conn_id,
+                requested_at=requested_at,
             ),
             method_name="execute_complete",
         )

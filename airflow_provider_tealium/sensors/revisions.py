@@ -25,11 +25,16 @@ class TealiumRevisionSensor(BaseSensorOperator):
 
     The baseline is, in order: ``baseline`` (a revision id ``YYYYMMDDHHMM[SS]``, a ``datetime`` or an ISO
     8601 time); the XCom of ``baseline_task_id`` (a revision id, a time, or a dict with ``revision_id``,
-    ``published_at`` or ``time``); the run's data interval start; the time the run was triggered.
+    ``published_at``, ``requested_at``, ``saved_at`` or ``time``: the result of
+    :class:`~airflow_provider_tealium.operators.publish.TealiumPublishOperator`,
+    :class:`~airflow_provider_tealium.sensors.publish.TealiumPublishSensor` or
+    :class:`~airflow_provider_tealium.operators.profiles.TealiumPatchProfileOperator` works as it is);
+    the run's data interval start; the time the run was triggered. ``requested_at`` and ``saved_at`` are
+    taken just before the request, so a revision in that same second counts.
     Each poke is one list call plus a details call for each newer id not examined before.
 
     :param baseline: what "newer" is measured against.
-    :param baseline_task_id: an upstream task (a publish) whose result is the baseline.
+    :param baseline_task_id: an upstream task (a publish, a PATCH) whose result is the baseline.
     :param target: an environment the revision must have been published to (``prod``).
     :param match: a regular expression searched in the revision's name and comment.
     :param account: the account (default: the connection's).
@@ -137,11 +142,9 @@ class TealiumRevisionSensor(BaseSensorOperator):
             details = self.hook.get_revision(revision_id, self.account, self.profile, revisions_api=api)
             self._seen.add(revision_id)
             if details.matches(self.target, self.match):
-                self.log.info(
-                    "Revision %s (%s) is newer than %s", revision_id, details.name, baseline.to_string()
-                )
+                self.log.info("Revision %s (%s) is %s", revision_id, details.name, baseline.describe())
                 return PokeReturnValue(is_done=True, xcom_value=details.to_dict())
-        self.log.info("No matching revision newer than %s yet", baseline.to_string())
+        self.log.info("No matching revision %s yet", baseline.describe())
         return PokeReturnValue(is_done=False)
 
     def execute(self, context: Context) -> Any:

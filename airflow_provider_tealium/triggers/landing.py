@@ -195,8 +195,11 @@ class LandingPoller:
 
         :param reads: the reads.
         """
+        # A shared round may have read failed-uploads for other waits: only a fail-fast wait looks at them
+        # (and only at those after its own since, which check_landing filters).
+        failed = reads.failed if self.fail_fast else []
         check = dle.check_landing(
-            list(self.pending), reads.files, self.since, self.expected_sizes, reads.failed, self.file_type
+            list(self.pending), reads.files, self.since, self.expected_sizes, failed, self.file_type
         )
         self.landed.update(check.landed)
         self.pending = check.pending

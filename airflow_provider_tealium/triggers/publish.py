@@ -24,6 +24,7 @@ class TealiumPublishTrigger(BaseTrigger):
     :param poll_interval: seconds between polls (at least 1: Tealium answers 429 to faster polling).
     :param tealium_conn_id: the ``tealium`` connection.
     :param version_id: the version published (echoed in the event).
+    :param requested_at: when the publish was requested, ISO 8601 UTC (echoed in the event).
     :param retry: retry overrides for the hook (``max_retries``, ``backoff_base``, ``backoff_max``, ``timeout``).
     """
 
@@ -38,6 +39,7 @@ class TealiumPublishTrigger(BaseTrigger):
         poll_interval: float = 5.0,
         tealium_conn_id: str = DEFAULT_CONN_ID,
         version_id: str | None = None,
+        requested_at: str | None = None,
         retry: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
@@ -49,6 +51,7 @@ class TealiumPublishTrigger(BaseTrigger):
         self.poll_interval = max(float(poll_interval), 1.0)
         self.tealium_conn_id = tealium_conn_id
         self.version_id = version_id
+        self.requested_at = requested_at
         self.retry = dict(retry or {})
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -64,6 +67,7 @@ class TealiumPublishTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "tealium_conn_id": self.tealium_conn_id,
                 "version_id": self.version_id,
+                "requested_at": self.requested_at,
                 "retry": self.retry,
             },
         )
@@ -80,13 +84,18 @@ class TealiumPublishTrigger(BaseTrigger):
                 "account": self.account,
                 "profile": self.profile,
                 "version_id": self.version_id,
+                "requested_at": self.requested_at,
                 "targets": self.targets,
                 "target_states": (state or {}).get("targets", {}),
             }
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Poll until done, stopped, failed or timed out."""
+        """Poll until done, stopped, failed or timed out.
+
+        Every provider error ends in an ``error`` event, an answer it cannot read included
+        (:class:`~airflow_provider_tealium.exceptions.TealiumUnexpectedAnswerError`).
+        """
         from airflow_provider_tealium.exceptions import TealiumError
         from airflow_provider_tealium.hooks.tealium import TealiumAsyncHook
 

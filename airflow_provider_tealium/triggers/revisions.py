@@ -19,7 +19,9 @@ class TealiumRevisionTrigger(BaseTrigger):
     baseline. Yields one event: ``{"status": "success", "revision": {...details...}}``,
     ``{"status": "timeout", "message": ...}`` or ``{"status": "error", "message": ...}``.
 
-    :param baseline: a revision id or an ISO 8601 time (see :func:`~airflow_provider_tealium.api.revisions.parse_baseline`).
+    :param baseline: a revision id, an ISO 8601 time, or ``">="`` and an ISO time (that second included), as
+        :meth:`~airflow_provider_tealium.api.revisions.Baseline.to_string` writes it (see
+        :func:`~airflow_provider_tealium.api.revisions.parse_baseline`).
     :param end_time: epoch seconds after which the wait times out.
     :param poll_interval: seconds between polls.
     :param target: an environment the revision must have been published to.
@@ -97,13 +99,13 @@ class TealiumRevisionTrigger(BaseTrigger):
                         yield TriggerEvent(
                             {
                                 "status": "timeout",
-                                "message": f"no matching revision newer than {self.baseline} appeared in time",
+                                "message": f"no matching revision {baseline.describe()} appeared in time",
                             }
                         )
                         return
                     self.log.info(
-                        "No matching revision newer than %s yet; next poll in %.0f s",
-                        self.baseline,
+                        "No matching revision %s yet; next poll in %.0f s",
+                        baseline.describe(),
                         self.poll_interval,
                     )
                     await asyncio.sleep(min(self.poll_interval, remaining))

@@ -1,16 +1,19 @@
-"""``example_tealium_revision_audit`` end to end: real Airflow, real HTTP, the emulator publishing mid-run."""
+"""``example_tealium_revision_audit`` end to end: real Airflow, real HTTP, the DAG's own publish to the emulator."""
 
 from __future__ import annotations
 
 import json
 import zipfile
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from airflow_provider_tealium.api import revisions as rev
 from airflow_provider_tealium.testing.emulator import revisions_store as rs
+from airflow_provider_tealium.testing.emulator.routes_profiles import store
 from airflow_provider_tealium.testing.emulator.state import DEFAULT_V1_PASSWORD
 from tests.e2e.conftest import DagResult
 
@@ -19,11 +22,11 @@ pytestmark = pytest.mark.e2e
 DAG_ID = "example_tealium_revision_audit"
 
 
-def test_revision_audit_waits_downloads_and_verifies(
+def test_revision_audit_publishes_waits_downloads_and_verifies(
     run_dag: Callable[..., DagResult], tealium_connection: Any, tmp_path: Path
 ) -> None:
     state = tealium_connection.state
-    # An older prod revision must not satisfy the sensor: only one published after the run started.
+    # An older prod revision must not satisfy the sensor: only the one the DAG's own publish creates.
     old = rs.record_publish(
         state,
         account="demo",
@@ -32,25 +35,26 @@ def test_revision_audit_waits_downloads_and_verifies(
         comment="",
         created_by="a@b.c",
         targets=["prod"],
+        now=datetime.now(timezone.utc) - timedelta(minutes=1),
     )
-    rs.arm_publish(
-        state,
-        delay=1.0,
-        account="demo",
-        profile="main",
-        name="Spring release",
-        comment="new consent tags",
-        created_by="user@example.com",
-        targets=["dev", "prod"],
-    )
-    result = run_dag(DAG_ID, run_conf={"artifact_dir": f"{tmp_path}/", "target": "prod"})
+    result = run_dag(DAG_ID, run_conf={"artifact_dir": f"{tmp_path}/"})
     assert result.state == "success", result.task_states
+    assert set(result.task_states.values()) == {"success"}
 
+    published = result.xcoms["publish_prod"]
+    assert published["targets"] == ["prod"] and published["state"] == "started"
+    requested_at = datetime.fromisoformat(published["requested_at"].replace("Z", "+00:00"))
     revision = result.xcoms["wait_for_revision"]
-    assert revision["name"] == "Spring release" and revision["revision_id"] > old
+    assert revision["name"] == f"Audited release {result.run_id}"
+    assert revision["targets_published"] == ["prod"] and revision["revision_id"] > old
+    assert rev.revision_time(revision["revision_id"]) >= requested_at.replace(microsecond=0)
+    # It is the revision of exactly this publish.
+    publish = store(state).publishes[published["publish_id"]]
+    assert publish.revision_id == revision["revision_id"]
+
     bundle = result.xcoms["download_and_verify_bundle"]
     assert bundle["revision_id"] == revision["revision_id"] and bundle["target"] == "prod"
-    assert bundle["files"] == sorted(revision["checksums"]["prod"])
+    assert bundle["files"] == sorted(revision["checksums"]["prod"]) and bundle["unverified"] == []
     path = Path(bundle["path"])
     assert path.parent == tmp_path and path.is_file()
     assert "utag.js" in zipfile.ZipFile(path).namelist()

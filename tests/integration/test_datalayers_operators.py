@@ -117,6 +117,18 @@ def test_retry_failed_from_accepts_a_jinja_rendered_dict(tealium_connection: Tea
         bad.execute({"ti": FakeTI()})
 
 
+@pytest.mark.parametrize("rendered", ["None", "", "  "])
+def test_retry_failed_from_that_renders_to_nothing_fails_instead_of_sending_everything(
+    tealium_connection: TealiumEmulator, rendered: str
+) -> None:
+    op = TealiumUploadDataLayerOperator(
+        task_id="upload", datalayers=products(3), retry_failed_from=rendered, **FAST
+    )
+    with pytest.raises(TealiumValidationError, match="retry_failed_from: rendered to nothing"):
+        op.execute({"ti": FakeTI()})
+    assert dle_requests(tealium_connection) == 0
+
+
 def test_client_rate_limit_keeps_under_the_emulator_limit(
     tealium_connection: TealiumEmulator, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -128,8 +140,8 @@ def test_client_rate_limit_keeps_under_the_emulator_limit(
     result = op.execute({"ti": FakeTI()})
     elapsed = time.monotonic() - started
     assert len(result["landed"]) == 100
-    # 100 requests at 50/s with a burst of 8 (the workers) take at least (100 - 8) / 50 s.
-    assert elapsed >= 1.8
+    # 100 requests at 50/s with a burst of 13 (the default workers at 50/s) take at least (100 - 13) / 50 s.
+    assert elapsed >= 1.7
     assert store(tealium_connection.state).rate_limited == 0
     # Airflow's task logger writes through structlog (stdout) or logging, depending on the setup.
     output = capsys.readouterr().out.splitlines() + [r.getMessage() for r in caplog.records]
@@ -156,6 +168,18 @@ def test_worker_threads_never_look_up_the_connection(
     op = TealiumUploadDataLayerOperator(task_id="upload", datalayers=products(40), max_workers=8, **FAST)
     assert len(op.execute({"ti": FakeTI()})["landed"]) == 40
     assert lookups == [threading.current_thread().name]
+
+
+def test_default_workers_keep_the_rate_when_answers_are_slow(tealium_connection: TealiumEmulator) -> None:
+    # 200 ms per answer: 8 workers would cap the upload at 40/s whatever rate was asked for.
+    tealium_connection.faults.add(method="PUT", path=ITEM.format("*"), latency=0.2)
+    started = time.monotonic()
+    op = TealiumUploadDataLayerOperator(
+        task_id="upload", datalayers=products(150), requests_per_second=100, **FAST
+    )
+    assert len(op.execute({"ti": FakeTI()})["landed"]) == 150
+    # At 100/s that is about 1.5 s plus one round trip; at 40/s it would be 3.75 s.
+    assert time.monotonic() - started < 3.0
 
 
 def test_rate_above_tealium_maximum_is_refused(tealium_connection: TealiumEmulator) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -210,11 +211,13 @@ def trigger(ids: list[str], since: str | None, timeout: float = 5, **kwargs: Any
 async def test_trigger_success_polls_many_ids_in_bounded_requests(
     tealium_connection: TealiumEmulator,
 ) -> None:
-    store(tealium_connection.state).configure(landing_delay=0.3)
     since = now_iso()
     ids = [f"t{i}" for i in range(30)]
-    upload(ids)
-    events = await run_trigger(trigger(ids, since, per_id_threshold=10))
+    waiting = asyncio.create_task(run_trigger(trigger(ids, since, per_id_threshold=10)))
+    await asyncio.sleep(0.35)  # a few polls with nothing there yet
+    # All at once: files landing one by one could leave a tail of <= 10 ids, read per id (by design).
+    store(tealium_connection.state).seed_files("demo", "main", ids)
+    events = await waiting
     assert len(events) == 1 and events[0]["status"] == "success"
     assert sorted(events[0]["landed"]) == sorted(ids)
     assert events[0]["landed"]["t3"]["file"] == "dle/demo/main/t3.js"

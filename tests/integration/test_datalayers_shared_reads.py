@@ -97,10 +97,13 @@ async def test_each_wait_judges_its_own_ids_and_since(tealium_connection: Tealiu
         run_trigger(trigger(["fine"], early)),
         # The failure happened before this wait's since: it is not this wait's failure.
         run_trigger(trigger(["broken"], late, deadline=time.time() + 1.5)),
+        # These two do not fail fast, although their round reads failed-uploads for the first one.
+        run_trigger(trigger(["broken"], early, deadline=time.time() + 1.5, fail_on_failed_uploads=False)),
+        run_trigger(trigger(["broken"], None, deadline=time.time() + 1.5)),
     )
     assert [e["status"] for e in results[0]] == ["error"] and list(results[0][0]["failed"]) == ["broken"]
     assert [e["status"] for e in results[1]] == ["success"]
-    assert [e["status"] for e in results[2]] == ["timeout"]
+    assert [[e["status"] for e in r] for r in results[2:]] == [["timeout"]] * 3
 
 
 async def test_a_cancelled_wait_does_not_cancel_the_round_of_the_others(

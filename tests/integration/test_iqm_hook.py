@@ -105,6 +105,22 @@ def test_refused_refresh_falls_back_to_a_full_login(iqm_connection: TealiumEmula
     assert iqm_connection.state.stats()["calls"]["POST /api/v3/ua/oauth/token"] == 3
 
 
+def test_refresh_refused_with_200_and_success_false_falls_back_to_a_full_login(
+    iqm_connection: TealiumEmulator,
+) -> None:
+    state = iqm_state(iqm_connection.state)
+    state.refused_refresh_status = 200  # IQM may refuse with HTTP 200 and {"success": false, ...}
+    hook = IQMHook(**FAST)  # type: ignore[arg-type]
+    report_id = hook.create_report(DEFINITION)
+    state.revoke_refresh_tokens()
+    state.expire_access_tokens()  # the next call gets a 401, so the hook tries its refresh token
+    assert hook.get_report(report_id)["id"] == report_id
+    assert state.counters["logins"] == 2 and state.counters["refreshes"] == 0
+    calls = iqm_connection.state.stats()["calls"]
+    assert calls["POST /api/v3/ua/oauth/token"] == 3  # login, the refused refresh, login again
+    assert calls["GET /api/v3/ra/report/1001"] == 2
+
+
 def test_401_mid_call_refreshes_once(iqm_connection: TealiumEmulator) -> None:
     state = iqm_state(iqm_connection.state)
     hook = IQMHook()
@@ -124,7 +140,8 @@ def test_error_objects_become_the_message(iqm_connection: TealiumEmulator) -> No
     with pytest.raises(TealiumApiError) as info:
         IQMHook(**FAST).get_report(999)  # type: ignore[arg-type]
     assert info.value.status == 404
-    assert "Report not found (field reportId)" in str(info.value)
+    assert str(info.value) == "GET /api/v3/ra/report/999 failed: HTTP 404: Report not found (field reportId)"
+    assert info.value.details == [{"error": "Report not found", "reason": None, "field": "reportId"}]
     assert info.value.attempts == 1
 
 

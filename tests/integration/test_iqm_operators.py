@@ -230,3 +230,130 @@ def test_secrets_never_reach_logs_errors_or_xcom(
     everything += "\n".join(repr(r.__dict__) for r in caplog.records)
     for secret in secrets:
         assert secret not in everything
+
+
+def weekly_schedule(**extra: Any) -> dict[str, Any]:
+    return {
+        "subscriberEmails": ["ops@example.com"],
+        "deliveryFrequency": "weekly",
+        "deliveryDay": "Friday",
+        "eventEndDate": "2026-12-31",
+        "fileType": "xls",
+        **extra,
+    }
+
+
+def test_update_with_a_dict_reads_iqms_documented_answer_and_sends_only_the_change(
+    fast_iqm: TealiumEmulator,
+) -> None:
+    from airflow_provider_tealium.hooks.iqm import IQMHook
+
+    state = iqm_state(fast_iqm.state)
+    report_id = IQMCreateReportOperator(task_id="create", report=DEFINITION).execute(CONTEXT)
+    IQMScheduleReportOperator(task_id="schedule", report_id=report_id, schedule=weekly_schedule()).execute(
+        CONTEXT
+    )
+    # The emulator answers Get Report as IQM documents it: dates in seconds, unset values 0.
+    answered = IQMHook().get_report(report_id)["reportSchedulingEventDetails"]
+    assert answered["eventEndDate"] == 1798761599
+    assert answered["runningTotalEnabled"] == 0 and answered["earliestCampaignStartDate"] == 0
+    updated = IQMScheduleReportOperator(
+        task_id="update",
+        report_id=report_id,
+        schedule={"subscriberEmails": ["new@example.com"]},
+        update=True,
+    ).execute(CONTEXT)
+    assert state.schedule_updates == [{"subscriberEmails": ["new@example.com"]}]
+    assert updated["subscriberEmails"] == ["new@example.com"]
+    assert (updated["deliveryFrequency"], updated["fileType"], updated["deliveryDay"]) == (3, 2, "Friday")
+    assert updated["eventEndDate"] == 1798761599999  # untouched: the stored value, not the answered seconds
+
+
+def test_update_with_a_dict_still_refuses_a_users_date_in_seconds(fast_iqm: TealiumEmulator) -> None:
+    report_id = IQMCreateReportOperator(
+        task_id="create", report={**DEFINITION, "reportSchedulingEventDetails": weekly_schedule()}
+    ).execute(CONTEXT)
+    with pytest.raises(TealiumValidationError) as info:
+        IQMScheduleReportOperator(
+            task_id="update", report_id=report_id, schedule={"eventEndDate": 1671148799}, update=True
+        ).execute(CONTEXT)
+    assert str(info.value) == (
+        "eventEndDate: must be epoch milliseconds (this looks like seconds or is too old) (got 1671148799)"
+    )
+    assert iqm_state(fast_iqm.state).schedule_updates == []
+
+
+def test_update_with_a_report_schedule_replaces_the_whole_schedule(fast_iqm: TealiumEmulator) -> None:
+    state = iqm_state(fast_iqm.state)
+    running = weekly_schedule(runningTotalEnabled=True, earliestCampaignStartDate="2026-10-01")
+    report_id = IQMCreateReportOperator(task_id="create", report=DEFINITION).execute(CONTEXT)
+    IQMScheduleReportOperator(task_id="schedule", report_id=report_id, schedule=running).execute(CONTEXT)
+    calls_before = fast_iqm.state.stats()["total_calls"]
+    # Checked on its own as a complete schedule: the stored deliveryDay does not make up for a missing one.
+    with pytest.raises(TealiumValidationError) as info:
+        IQMScheduleReportOperator(
+            task_id="bad",
+            report_id=report_id,
+            schedule=ReportSchedule(
+                subscriber_emails=["b@example.com"], delivery_frequency="weekly", event_end_date="2026-12-31"
+            ),
+            update=True,
+        ).execute(CONTEXT)
+    assert str(info.value) == "deliveryDay: is required unless the delivery frequency is once"
+    assert fast_iqm.state.stats()["total_calls"] == calls_before  # refused before any request
+    replaced = IQMScheduleReportOperator(
+        task_id="replace",
+        report_id=report_id,
+        schedule=ReportSchedule(subscriber_emails=["b@example.com"]),
+        update=True,
+    ).execute(CONTEXT)
+    # Sent whole, defaults included: once, CSV and no running total replace weekly, XLS and running total.
+    assert state.schedule_updates == [
+        {
+            "deliveryFrequency": 1,
+            "fileType": 1,
+            "subscriberEmails": ["b@example.com"],
+            "runningTotalEnabled": False,
+        }
+    ]
+    assert (replaced["deliveryFrequency"], replaced["fileType"], replaced["runningTotalEnabled"]) == (
+        1,
+        1,
+        False,
+    )
+    assert "GET /api/v3/ra/report/1001" not in fast_iqm.state.stats()["calls"]  # a replacement reads nothing
+
+
+def test_schedule_given_when_creating_a_report_is_visible_and_updatable(fast_iqm: TealiumEmulator) -> None:
+    from airflow_provider_tealium.api.iqm import ReportDefinition
+    from airflow_provider_tealium.hooks.iqm import IQMHook
+
+    report_id = IQMCreateReportOperator(
+        task_id="create",
+        report=ReportDefinition(
+            report_name="With schedule",
+            dimensions=[{"filter": "campaign"}],
+            columns=["impressions"],
+            start_date="20261101",  # {{ ds_nodash }} renders dates like this
+            end_date="20261107",
+            schedule=ReportSchedule(
+                subscriber_emails=["ops@example.com"],
+                delivery_frequency="monthly",
+                delivery_day="last",
+                event_end_date="20261231",
+            ),
+        ),
+    ).execute(CONTEXT)
+    answered = IQMHook().get_report(report_id)
+    assert answered["startDate"] == 1793491200  # seconds, as IQM answers
+    schedule = answered["reportSchedulingEventDetails"]
+    assert (schedule["deliveryFrequency"], schedule["deliveryDay"], schedule["eventEndDate"]) == (
+        4,
+        "last",
+        1798761599,
+    )
+    updated = IQMScheduleReportOperator(
+        task_id="update", report_id=report_id, schedule={"deliveryDay": "15"}, update=True
+    ).execute(CONTEXT)
+    assert updated["deliveryDay"] == "15" and updated["subscriberEmails"] == ["ops@example.com"]
+    assert fast_iqm.state.stats()["calls"]["PATCH /api/v3/ra/report/email/schedule/1001"] == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -104,6 +105,12 @@ def test_missing_profile_fails_with_the_api_message(emulator: TealiumEmulator) -
 # -- PATCH -------------------------------------------------------------------------------------------------
 
 
+def utc(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    assert moment.utcoffset() is not None and moment.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+    return moment
+
+
 def test_patch_saves_one_version_and_returns_it(emulator: TealiumEmulator) -> None:
     op = TealiumPatchProfileOperator(
         task_id="patch",
@@ -111,10 +118,12 @@ def test_patch_saves_one_version_and_returns_it(emulator: TealiumEmulator) -> No
         notes="Nightly",
         version_title="Nightly",
     )
+    started = datetime.now(timezone.utc)
     result = op.execute(context())
     stored = profiles(emulator).profiles[("demo", "main")]
     latest = stored.latest()
     assert len(stored.versions) == 2
+    saved_at = result.pop("saved_at")
     assert result == {
         "account": "demo",
         "profile": "main",
@@ -123,6 +132,9 @@ def test_patch_saves_one_version_and_returns_it(emulator: TealiumEmulator) -> No
         "save_type": "saveAs",
         "operations": 2,
     }
+    # Taken just before the PATCH: after the task started, before the version's own time.
+    assert started <= utc(saved_at) <= datetime.now(timezone.utc)
+    assert json.dumps(saved_at)
     assert latest.notes == "Nightly [airflow:release.patch/manual__1/try1]"
     assert latest.items[p.Kind.VARIABLE]["4"]["name"] == "order_id"
     assert latest.items[p.Kind.LOAD_RULE]["1"]["status"] == "inactive"
@@ -146,6 +158,18 @@ def test_save_changes_the_latest_version_and_default_title(emulator: TealiumEmul
     ).execute(context(try_number=2))
     assert second["version_id"] == first["version_id"]
     assert len(profiles(emulator).profiles[("demo", "main")].versions) == 2
+
+
+@pytest.mark.parametrize("notes", ["", "   "])
+def test_blank_notes_fail_before_any_request(emulator: TealiumEmulator, notes: str) -> None:
+    # The task's marker is appended to the notes; it must not make blank notes pass.
+    with pytest.raises(TealiumValidationErrors) as info:
+        TealiumPatchProfileOperator(task_id="patch", operations=[ADD_VARIABLE], notes=notes).execute(
+            context()
+        )
+    assert [(e.field, e.rule) for e in info.value.errors] == [("notes", "must not be empty")]
+    assert "notes: must not be empty" in str(info.value)
+    assert emulator.state.stats()["total_calls"] == 0
 
 
 def test_invalid_operations_fail_before_any_request(emulator: TealiumEmulator) -> None:
@@ -211,6 +235,125 @@ def test_emulator_applies_the_same_rules(emulator: TealiumEmulator) -> None:
             {"notes": "n", "operationList": [ADD_VARIABLE, p.Operation.remove("variable", 99)]}
         )
     assert len(profiles(emulator).profiles[("demo", "main")].versions) == 1
+
+
+EXTENSION_WITHOUT_CONDITIONS = {
+    "op": "replace",
+    "path": "/extensions/1",
+    "value": p.Extension("Lower-case page type", "b.x = 1;").to_json(),
+}
+CONDITIONS_WARNING = "absent: replace removes the extension's existing conditions"
+
+
+def test_hook_logs_the_patch_warnings(
+    emulator: TealiumEmulator, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from airflow_provider_tealium.hooks.tealium import TealiumHook
+
+    with caplog.at_level(logging.WARNING):
+        TealiumHook().patch_profile({"notes": "n", "operationList": [EXTENSION_WITHOUT_CONDITIONS]})
+    text = logged(caplog, capsys)
+    assert f"PATCH demo/main: operationList[0].value.conditions: {CONDITIONS_WARNING}" in text
+    assert profiles(emulator).patches_applied == 1
+
+
+def test_operator_logs_the_patch_warnings_once(
+    emulator: TealiumEmulator, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Two lock answers: the body is sent three times, its warnings still logged once.
+    message = p.LOCK_MESSAGE.format(account="demo", profile="main")
+    emulator.faults.add(
+        method="PATCH", path="/v3/tiq/*", status=409, times=2, body={"returnCode": 409, "message": message}
+    )
+    with caplog.at_level(logging.WARNING):
+        TealiumPatchProfileOperator(
+            task_id="patch", operations=[EXTENSION_WITHOUT_CONDITIONS], notes="n", **FAST_LOCK
+        ).execute(context())
+    assert calls(emulator, "PATCH") == 3
+    assert logged(caplog, capsys).count(CONDITIONS_WARNING) == 1
+
+
+# -- templated arguments -----------------------------------------------------------------------------------
+
+
+def test_every_operator_templates_its_connection_and_scalars() -> None:
+    assert "tealium_conn_id" in TealiumGetProfileOperator.template_fields
+    assert {"tealium_conn_id", "lock_timeout", "lock_backoff", "lock_backoff_max"} <= set(
+        TealiumPatchProfileOperator.template_fields
+    )
+    assert {
+        "tealium_conn_id",
+        "prune",
+        "plan_only",
+        "lock_timeout",
+        "lock_backoff",
+        "lock_backoff_max",
+    } <= set(TealiumSyncProfileOperator.template_fields)
+
+
+def test_rendered_arguments_are_converted(emulator: TealiumEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.setenv("AIRFLOW_CONN_TEALIUM_RENDERED", os.environ["AIRFLOW_CONN_TEALIUM_DEFAULT"])
+    params = {"conn": "tealium_rendered", "prune": "True", "dry": "false", "timeout": "10", "backoff": "0.05"}
+    op = TealiumSyncProfileOperator(
+        task_id="sync",
+        desired_state=SPEC,
+        tealium_conn_id="{{ params.conn }}",
+        prune="{{ params.prune }}",
+        dry_run="{{ params.dry }}",
+        lock_timeout="{{ params.timeout }}",
+        lock_backoff="{{ params.backoff }}",
+        lock_backoff_max="{{ params.backoff }}",
+    )
+    op.render_template_fields({"params": params})  # type: ignore[arg-type]
+    assert (op.tealium_conn_id, op.prune, op.plan_only, op.lock_timeout) == (
+        "tealium_rendered",
+        "True",
+        "false",
+        "10",
+    )
+    result = op.execute(context())
+    assert (op.prune, op.plan_only, op.lock_timeout, op.lock_backoff) == (True, False, 10.0, 0.05)
+    # "false" is a non-empty string: taken as is it would have been a dry run; "True" pruned.
+    assert result["changed"] is True and result["dry_run"] is False
+    assert ("remove", "Product pages") in [(c["op"], c["name"]) for c in result["plan"]]
+    assert utc(result["saved_at"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"prune": "{{ params.x }}"}, "prune: must be true or false (got 'sometimes')"),
+        ({"dry_run": "{{ params.x }}"}, "dry_run: must be true or false (got 'sometimes')"),
+        (
+            {"lock_timeout": "{{ params.x }}"},
+            "lock_timeout: must be a number (0 or more) of seconds (got 'sometimes')",
+        ),
+        (
+            {"lock_backoff": "{{ params.x }}"},
+            "lock_backoff: must be a positive number of seconds (got 'sometimes')",
+        ),
+    ],
+)
+def test_bad_rendered_arguments_fail_before_any_request(
+    emulator: TealiumEmulator, kwargs: dict[str, Any], message: str
+) -> None:
+    op = TealiumSyncProfileOperator(task_id="sync", desired_state=SPEC, **kwargs)
+    op.render_template_fields({"params": {"x": "sometimes"}})  # type: ignore[arg-type]
+    with pytest.raises(TealiumValidationError) as info:
+        op.execute(context())
+    assert str(info.value) == message
+    assert emulator.state.stats()["total_calls"] == 0
+
+
+def test_bad_literal_arguments_fail_at_dag_parse() -> None:
+    with pytest.raises(
+        TealiumValidationError, match=r"lock_timeout: must be a number \(0 or more\) of seconds"
+    ):
+        TealiumPatchProfileOperator(task_id="patch", operations=[ADD_VARIABLE], notes="n", lock_timeout=-1)
+    with pytest.raises(TealiumValidationError, match="prune: must be true or false"):
+        TealiumSyncProfileOperator(task_id="sync", desired_state=SPEC, prune=None)  # type: ignore[arg-type]
 
 
 # -- the profile lock --------------------------------------------------------------------------------------
@@ -297,6 +440,7 @@ def test_applied_patch_whose_answer_was_lost_is_not_resent(
     assert calls(emulator, "PATCH") == 1
     assert len(stored.versions) == 2
     assert result["version_id"] == stored.latest().version
+    assert utc(result["saved_at"])  # the time of the send whose answer was lost
     assert "it was applied; not resending" in logged(caplog, capsys)
 
 

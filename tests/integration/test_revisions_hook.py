@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -114,16 +116,90 @@ def test_lockout_1402_fails_with_its_message_and_is_never_retried(
 ) -> None:
     configure_revisions(tealium_connection.state, max_failed_logins=2)
     bad = add_connection(tealium_connection, monkeypatch, "tealium_badpw", v1_password="wrong-pw-9876")
+    other = add_connection(tealium_connection, monkeypatch, "tealium_badpw2", v1_password="wrong-pw-5432")
     with pytest.raises(TealiumAuthError, match="1401"):
         TealiumHook(bad).list_revision_ids()
-    with pytest.raises(TealiumAuthError) as info:
+    # The same refused password is not sent again (it would count towards the lockout).
+    with pytest.raises(TealiumAuthError, match="1401"):
         TealiumHook(bad).list_revision_ids()
+    assert calls(tealium_connection) == {LOGIN: 1}
+    with pytest.raises(TealiumAuthError) as info:
+        TealiumHook(other).list_revision_ids()
     assert info.value.return_code == 1402
     assert "Too many unsuccessful login attempts. Please try again in 10 minutes" in str(info.value)
-    # Locked out: even the right password is refused, once, without a retry loop.
-    with pytest.raises(TealiumAuthError, match="1402"):
-        TealiumHook().list_revision_ids()
+    # Locked out: even the right password is refused, once, without a retry loop; then from memory.
+    for _ in range(2):
+        with pytest.raises(TealiumAuthError, match="1402"):
+            TealiumHook().list_revision_ids()
     assert calls(tealium_connection) == {LOGIN: 3}
+
+
+# -- refused logins are remembered --------------------------------------------------------------------------
+
+REFUSED = "POST /v1/login failed: HTTP 401, returnCode 1401: Authentication Failed"
+
+
+def test_concurrent_threads_send_one_refused_login(
+    tealium_connection: TealiumEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = add_connection(tealium_connection, monkeypatch, "tealium_badpw", v1_password="wrong-pw-9876")
+    # A slow answer, so every thread is already waiting on the mint lock when the refusal arrives.
+    tealium_connection.faults.add(method="POST", path="/v1/login", latency=0.5, times=1)
+    callers = 8
+    barrier = threading.Barrier(callers)
+
+    def call(_: int) -> BaseException | list[str]:
+        hook = TealiumHook(bad)
+        assert hook.config.email  # read the connection before the race: only the login is raced
+        barrier.wait()
+        try:
+            return hook.list_revision_ids()
+        except Exception as exc:
+            return exc
+
+    with ThreadPoolExecutor(callers) as pool:
+        outcomes = list(pool.map(call, range(callers)))
+    assert all(isinstance(o, TealiumAuthError) and o.return_code == 1401 for o in outcomes), outcomes
+    assert all(str(o).startswith(REFUSED) and "wrong-pw-9876" not in str(o) for o in outcomes)
+    assert calls(tealium_connection) == {LOGIN: 1}
+    assert tealium_connection.state.auth_failures == 1
+    # Fixing the password (same user, so the same cache key) logs in at once.
+    publish(tealium_connection)
+    assert len(TealiumHook().list_revision_ids()) == 1
+    assert calls(tealium_connection)[LOGIN] == 2
+
+
+def test_concurrent_async_tasks_send_one_refused_login(
+    tealium_connection: TealiumEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = add_connection(tealium_connection, monkeypatch, "tealium_badpw", v1_password="wrong-pw-9876")
+    tealium_connection.faults.add(method="POST", path="/v1/login", latency=0.5, times=1)
+
+    async def one() -> list[str]:
+        async with TealiumAsyncHook(bad) as hook:
+            return await hook.alist_revision_ids()
+
+    async def run() -> list[Any]:
+        return await asyncio.gather(*(one() for _ in range(8)), return_exceptions=True)
+
+    outcomes = asyncio.run(run())
+    assert all(isinstance(o, TealiumAuthError) and o.return_code == 1401 for o in outcomes), outcomes
+    assert all(str(o).startswith(REFUSED) for o in outcomes)
+    assert calls(tealium_connection) == {LOGIN: 1}
+    # The memory is process-wide: a sync hook (and a second event loop) do not try either.
+    with pytest.raises(TealiumAuthError, match="Remembered: this login was refused"):
+        TealiumHook(bad).list_revision_ids()
+    assert asyncio.run(run())[0].return_code == 1401
+    assert calls(tealium_connection) == {LOGIN: 1}
+    # The right password is tried at once, from the async hook too.
+    publish(tealium_connection)
+
+    async def good() -> list[str]:
+        async with TealiumAsyncHook() as hook:
+            return await hook.alist_revision_ids()
+
+    assert len(asyncio.run(good())) == 1
+    assert calls(tealium_connection)[LOGIN] == 2
 
 
 def test_missing_v1_password_fails_before_any_request(

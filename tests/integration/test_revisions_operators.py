@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import zipfile
@@ -86,6 +87,7 @@ def test_download_verifies_and_writes_into_a_directory(
         "account": "demo",
         "profile": "main",
         "files": FILES,
+        "unverified": [],
         "bundle_sha256": result["bundle_sha256"],
     }
     details = rs.details(tealium_connection.state, "demo", "main", revision_id)
@@ -130,6 +132,51 @@ def test_download_fails_naming_the_files_and_writes_nothing(
     assert named in str(info.value)
     assert "nothing was written" in str(info.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def add_unlisted_files(emulator: TealiumEmulator, revision_id: str, extra: dict[str, bytes]) -> None:
+    """Serve ``extra`` in the prod bundle without a checksum (the zip's own checksum still matches)."""
+    with emulator.state.lock:
+        stored = rs.store(emulator.state).revisions[("demo", "main")][revision_id]
+        with zipfile.ZipFile(io.BytesIO(stored.bundles["prod"])) as archive:
+            files = {info.filename: archive.read(info) for info in archive.infolist()}
+        stored.bundles["prod"] = rs.build_zip({**files, **extra})
+        stored.details["checksums"]["prod"]["bundle.zip"] = rs.sha256(stored.bundles["prod"])
+
+
+def test_unlisted_non_javascript_files_are_kept_and_reported_unverified(
+    tealium_connection: TealiumEmulator, tmp_path: Path
+) -> None:
+    revision_id = publish(tealium_connection)
+    add_unlisted_files(tealium_connection, revision_id, {"mobile.html": b"<html></html>"})
+    result = download(tmp_path).execute(CONTEXT)
+    assert result["files"] == FILES and result["unverified"] == ["mobile.html"]
+    assert "mobile.html" in zipfile.ZipFile(result["path"]).namelist()
+    # allow_unlisted_files=False: every file needs a checksum.
+    with pytest.raises(
+        TealiumBundleVerificationError, match=r"in the zip without a checksum: mobile\.html\)"
+    ):
+        download(tmp_path / "strict", allow_unlisted_files=False).execute(CONTEXT)
+    assert not (tmp_path / "strict").exists()
+
+
+def test_an_unlisted_javascript_file_fails_naming_it(
+    tealium_connection: TealiumEmulator, tmp_path: Path
+) -> None:
+    revision_id = publish(tealium_connection)
+    add_unlisted_files(
+        tealium_connection, revision_id, {"mobile.html": b"<html></html>", "utag.99.js": b"/* injected */"}
+    )
+    with pytest.raises(TealiumBundleVerificationError) as info:
+        download(tmp_path).execute(CONTEXT)
+    assert (
+        "(in the zip without a checksum (every JavaScript file must have one): utag.99.js); "
+        "nothing was written" in str(info.value)
+    )
+    assert list(tmp_path.iterdir()) == []
+    # allow_unlisted_files=True still accepts every file without a checksum, reporting them.
+    result = download(tmp_path, allow_unlisted_files=True).execute(CONTEXT)
+    assert result["unverified"] == ["mobile.html", "utag.99.js"] and result["files"] == FILES
 
 
 def test_download_rejects_a_target_the_revision_did_not_publish(
@@ -179,17 +226,19 @@ def test_secrets_never_reach_logs_errors_or_xcom(
     conn["extra"]["v1_password"] = "a-wrong-v1-password"
     monkeypatch.setenv("AIRFLOW_CONN_TEALIUM_BADPW", json.dumps(conn))
     failing += [
-        TealiumGetRevisionOperator(task_id=f"bad{i}", tealium_conn_id="tealium_badpw") for i in range(6)
+        TealiumGetRevisionOperator(task_id=f"bad{i}", tealium_conn_id="tealium_badpw") for i in range(7)
     ]
     for index, operator in enumerate(failing):
-        if index == 1:
-            # v1 sessions are cached per user: drop the good one so the wrong password is really tried.
+        if 1 <= index < len(failing) - 1:
+            # As if each ran in its own worker process: drop the cached session and the remembered
+            # refusal, so the wrong password is really sent each time (up to the lockout).
             TOKEN_CACHE.clear()
         with pytest.raises(TealiumError) as info:
             operator.execute(CONTEXT)
         outputs.append(str(info.value))
         outputs.append(repr(info.value))
     assert any("1402" in str(o) for o in outputs)
+    assert "Remembered: this login was refused" in outputs[-2]  # the last one was answered from memory
     rendered = [getattr(op, name) for op in operators + failing for name in op.template_fields]
     everything = "\n".join(
         [caplog.text, json.dumps(outputs, default=str), repr(rendered)]

@@ -95,6 +95,72 @@ def test_baseline_from_upstream_task(tealium_connection: TealiumEmulator) -> Non
         TealiumRevisionSensor(task_id="w2", baseline_task_id="publish").execute(context(ti=ti))
 
 
+REQUESTED = datetime(2026, 3, 1, 12, 0, 0, 500000, tzinfo=timezone.utc)
+# TealiumPublishOperator's result, exactly as it pushes it to XCom.
+PUBLISH_RESULT = {
+    "publish_id": "8f2b3c4d5e6f",
+    "account": "demo",
+    "profile": "main",
+    "version_id": "202603011159",
+    "targets": ["prod"],
+    "state": "started",
+    "requested_at": REQUESTED.isoformat(),
+}
+
+
+def test_baseline_from_this_providers_publish_result(tealium_connection: TealiumEmulator) -> None:
+    before = publish(tealium_connection, name="Earlier", now=REQUESTED - timedelta(seconds=1))
+    # Its id is the requested second itself: ids carry no fraction, and the publish came after the request.
+    own = publish(tealium_connection, name="Ours", now=REQUESTED)
+    ti = mock.Mock()
+    ti.xcom_pull.return_value = PUBLISH_RESULT
+    sensor = TealiumRevisionSensor(
+        task_id="wait", baseline_task_id="publish_prod", target="prod", poke_interval=0.1, timeout=5
+    )
+    result = sensor.execute(context(ti=ti))
+    assert result["revision_id"] == own == "20260301120000" and result["name"] == "Ours"
+    assert f"{LIST}/{before}/details" not in tealium_connection.state.stats()["calls"]
+
+
+def test_baseline_from_this_providers_patch_result(tealium_connection: TealiumEmulator) -> None:
+    publish(tealium_connection, name="Earlier", now=REQUESTED - timedelta(seconds=1))
+    ti = mock.Mock()
+    ti.xcom_pull.return_value = {
+        "account": "demo",
+        "profile": "main",
+        "version_id": "202603011159",
+        "version_title": "Release",
+        "save_type": "saveAs",
+        "operations": 2,
+        "saved_at": REQUESTED.isoformat(),
+    }
+    sensor = TealiumRevisionSensor(task_id="wait", baseline_task_id="patch", poke_interval=0.1)
+    assert not sensor.poke(context(ti=ti)).is_done
+    later = publish(tealium_connection, name="Saved", now=REQUESTED + timedelta(seconds=2))
+    assert sensor.poke(context(ti=ti)).xcom_value["revision_id"] == later
+
+
+def test_deferred_wait_on_a_publish_result_keeps_its_own_second(tealium_connection: TealiumEmulator) -> None:
+    publish(tealium_connection, name="Earlier", now=REQUESTED - timedelta(seconds=1))
+    ti = mock.Mock()
+    ti.xcom_pull.return_value = PUBLISH_RESULT
+    sensor = TealiumRevisionSensor(
+        task_id="wait", baseline_task_id="publish_prod", target="prod", deferrable=True, poke_interval=0.1
+    )
+    with pytest.raises(TaskDeferred) as info:
+        sensor.execute(context(ti=ti))
+    _, kwargs = info.value.trigger.serialize()
+    assert kwargs["baseline"] == ">=2026-03-01T12:00:00.500000+00:00"
+    assert json.loads(json.dumps(kwargs)) == kwargs
+    own = publish(tealium_connection, name="Ours", now=REQUESTED)
+    events = run_trigger(TealiumRevisionTrigger(**kwargs))
+    assert [e["status"] for e in events] == ["success"] and events[0]["revision"]["revision_id"] == own
+    timeout = run_trigger(TealiumRevisionTrigger(**{**kwargs, "target": "qa", "end_time": time.time() + 0.3}))
+    assert (
+        timeout[0]["message"] == "no matching revision at or after 2026-03-01T12:00:00+00:00 appeared in time"
+    )
+
+
 def test_default_baseline_is_the_run_time_when_no_data_interval(tealium_connection: TealiumEmulator) -> None:
     publish(tealium_connection)
     dag_run = mock.Mock(run_after=datetime.now(timezone.utc) + timedelta(seconds=5))

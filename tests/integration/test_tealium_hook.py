@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -65,6 +66,67 @@ def test_test_connection_without_profile_uses_v2(
     monkeypatch.setenv("AIRFLOW_CONN_TEALIUM_V2ONLY", json.dumps(conn))
     ok, message = TealiumHook("tealium_v2only").test_connection()
     assert ok and "v2 API" in message
+
+
+# -- refused keys are remembered ---------------------------------------------------------------------------
+
+
+def bad_key_connection(emulator: TealiumEmulator, monkeypatch: pytest.MonkeyPatch) -> str:
+    conn = json.loads(emulator.connection_json())
+    conn["password"] = "wrong-api-key-123"
+    monkeypatch.setenv("AIRFLOW_CONN_TEALIUM_BAD", json.dumps(conn))
+    return "tealium_bad"
+
+
+def test_concurrent_threads_send_one_refused_v3_auth(
+    tealium_connection: TealiumEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = bad_key_connection(tealium_connection, monkeypatch)
+    # A slow answer, so every thread is already waiting on the mint lock when the refusal arrives.
+    tealium_connection.faults.add(method="POST", path="/v3/auth/*", latency=0.5, times=1)
+    callers = 8
+    barrier = threading.Barrier(callers)
+
+    def call(_: int) -> Any:
+        hook = TealiumHook(bad, **FAST)
+        assert hook.config.email  # read the connection before the race: only the login is raced
+        barrier.wait()
+        try:
+            return hook.get_json(whoami_v3())
+        except Exception as exc:
+            return exc
+
+    with ThreadPoolExecutor(callers) as pool:
+        outcomes = list(pool.map(call, range(callers)))
+    assert all(isinstance(o, TealiumAuthError) and o.return_code == 1401 for o in outcomes), outcomes
+    assert all("wrong-api-key-123" not in str(o) for o in outcomes)
+    assert tealium_connection.state.auth_failures == 1
+    # The Test button reports the same refusal without another login...
+    ok, message = TealiumHook(bad).test_connection()
+    assert not ok and "1401" in message and "Remembered: this login was refused" in message
+    assert tealium_connection.state.auth_failures == 1
+    # ...and the corrected key (same user and profile: the same cache key) is used at once.
+    assert TealiumHook().get_json(whoami_v3())["profile"] == "main"
+    assert mints(tealium_connection) == {"v3:demo/main:user@example.com": 1}
+
+
+async def test_concurrent_async_tasks_send_one_refused_v2_auth(
+    tealium_connection: TealiumEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = bad_key_connection(tealium_connection, monkeypatch)
+    tealium_connection.faults.add(method="POST", path="/v2/auth", latency=0.5, times=1)
+
+    async def one() -> Any:
+        async with TealiumAsyncHook(bad, **FAST) as hook:
+            return await hook.aget_json(WHOAMI_V2)
+
+    outcomes = await asyncio.gather(*(one() for _ in range(8)), return_exceptions=True)
+    assert all(isinstance(o, TealiumAuthError) and o.status == 401 for o in outcomes), outcomes
+    assert tealium_connection.state.auth_failures == 1
+    assert tealium_connection.state.calls["POST /v2/auth"] == 1
+    async with TealiumAsyncHook(**FAST) as hook:
+        assert (await hook.aget_json(WHOAMI_V2))["family"] == "v2"
+    assert mints(tealium_connection) == {"v2:user@example.com": 1}
 
 
 # -- token economy ------------------------------------------------------------------------------------------

@@ -94,9 +94,14 @@ def _answer(status: int, **kw: object) -> Step:
     return decide_on_answer(POLICY, retries_used=0, **args).step
 
 
-@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504, 507, 520, 522, 599])
 def test_transient_statuses_are_retried(status: int) -> None:
     assert _answer(status) is Step.RETRY
+
+
+@pytest.mark.parametrize("status", [501, 505])
+def test_server_errors_that_can_never_work_fail_fast(status: int) -> None:
+    assert _answer(status) is Step.FAIL
 
 
 @pytest.mark.parametrize("status", [400, 403, 404, 409, 422])

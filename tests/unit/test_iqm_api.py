@@ -86,6 +86,11 @@ def test_seed_example_passes_and_is_serialised_as_the_api_wants() -> None:
         ({"customerIds": ["200"]}, "customerIds: must be a list of integer customer ids"),
         ({"reportname": "typo"}, "reportname: is not a report definition field"),
         ({"reportSchedulingEventDetails": "weekly"}, "reportSchedulingEventDetails: must be an object"),
+        ({"filters": {1, 2}}, "filters: must be JSON-serialisable (got {1, 2})"),
+        (
+            {"filters": {"campaignId": object}},
+            "filters: must be JSON-serialisable (got {'campaignId': <class",
+        ),
     ],
 )
 def test_every_report_rule(change: dict[str, Any], message: str) -> None:
@@ -131,6 +136,19 @@ SCHEDULE: dict[str, Any] = {
         ),
         ({"runningTotalEnabled": "maybe"}, "runningTotalEnabled: must be true or false"),
         ({"eventID": 3}, "eventID: is not a schedule field"),
+        (
+            {"eventEndDate": "end of year"},
+            "eventEndDate: must be a date: a datetime, a date, an ISO 8601 string or epoch milliseconds "
+            "(got 'end of year')",
+        ),
+        (
+            {"eventEndDate": 1671148799},  # seconds, as Get Report answers it: from a user, an error
+            "eventEndDate: must be epoch milliseconds (this looks like seconds or is too old) (got 1671148799)",
+        ),
+        (
+            {"eventEndDate": "1671148799"},
+            "eventEndDate: must be epoch milliseconds (this looks like seconds or is too old) (got 1671148799)",
+        ),
     ],
 )
 def test_every_schedule_rule(change: dict[str, Any], message: str) -> None:
@@ -159,6 +177,8 @@ def test_schedule_once_needs_no_day_and_nested_errors_carry_the_prefix() -> None
         ("2026-11-21", True, 1795305599999),  # a date as an end date: its last millisecond
         ("2026-11-21T06:30:00+00:00", True, 1795219200000 + 6.5 * 3600000),
         ("1795219200000", False, 1795219200000),
+        ("20261121", False, 1795219200000),  # {{ ds_nodash }}: yyyyMMdd, not epoch milliseconds
+        (" 20261121 ", True, 1795305599999),
     ],
 )
 def test_dates_become_epoch_milliseconds(value: Any, end: bool, expected: int) -> None:
@@ -170,6 +190,78 @@ def test_dates_become_epoch_milliseconds(value: Any, end: bool, expected: int) -
 def test_date_strings_are_read_in_the_report_timezone() -> None:
     errors: list[TealiumValidationError] = []
     assert iqm.to_epoch_ms("2026-11-21", "startDate", errors, tz="US/Eastern") == 1795219200000 + 5 * 3600000
+
+
+def test_eight_digit_dates_use_the_report_timezone_and_bad_ones_are_refused() -> None:
+    errors: list[TealiumValidationError] = []
+    assert iqm.to_epoch_ms("20261121", "startDate", errors, tz="US/Eastern") == 1795219200000 + 5 * 3600000
+    body = iqm.report_body({**GOOD, "startDate": "20261101", "endDate": "20261107"})
+    assert (body["startDate"], body["endDate"]) == (1793491200000, 1794095999999)
+    assert errors_of({**GOOD, "startDate": "20261399"}) == [
+        "startDate: must be a date: a datetime, a date, an ISO 8601 string or epoch milliseconds "
+        "(got '20261399')"
+    ]
+    assert errors_of({**GOOD, "startDate": "1650177200"}) == [
+        "startDate: must be epoch milliseconds (this looks like seconds or is too old) (got 1650177200)"
+    ]
+
+
+# IQM's documented Get Report answer (Reports API guidelines, "Get Report by ID").
+ANSWERED_SCHEDULE: dict[str, Any] = {
+    "eventId": 18,
+    "deliveryFrequency": 3,
+    "fileType": 2,
+    "subscriberEmails": ["demoUser1@gmail.com", "demoUser2@iqm.com"],
+    "eventEndDate": 1671148799,
+    "deliveryDay": "Friday",
+    "runningTotalEnabled": 0,
+    "earliestCampaignStartDate": 0,
+}
+
+
+def test_answered_schedule_is_read_leniently() -> None:
+    assert iqm.schedule_from_answer(ANSWERED_SCHEDULE) == {
+        "deliveryFrequency": 3,
+        "fileType": 2,
+        "subscriberEmails": ["demoUser1@gmail.com", "demoUser2@iqm.com"],
+        "eventEndDate": 1671148799000,
+        "deliveryDay": "Friday",
+        "runningTotalEnabled": False,
+    }
+    assert iqm.schedule_from_answer({}) == {} and iqm.schedule_from_answer(None) == {}
+    assert iqm.schedule_from_answer(
+        {"eventEndDate": 1671148799999, "runningTotalEnabled": 1, "earliestCampaignStartDate": "1670674108"}
+    ) == {
+        "eventEndDate": 1671148799999,
+        "runningTotalEnabled": True,
+        "earliestCampaignStartDate": 1670674108000,
+    }
+    assert (
+        iqm.schedule_from_answer({"eventEndDate": "", "deliveryDay": "", "runningTotalEnabled": None}) == {}
+    )
+
+
+def test_schedule_update_sends_only_the_change_and_checks_it_strictly() -> None:
+    emails = {"subscriberEmails": ["ops@example.com"]}
+    assert iqm.schedule_update_body(emails, ANSWERED_SCHEDULE) == emails
+    # An id echoed back from an answer is accepted but never sent.
+    assert iqm.schedule_update_body({"fileType": "csv", "eventId": 18}, ANSWERED_SCHEDULE) == {"fileType": 1}
+    with pytest.raises(TealiumValidationError) as info:
+        iqm.schedule_update_body({"eventEndDate": 1671148799}, ANSWERED_SCHEDULE)
+    assert str(info.value) == (
+        "eventEndDate: must be epoch milliseconds (this looks like seconds or is too old) (got 1671148799)"
+    )
+    # The rules span fields: monthly needs a monthly day, and the current day is a weekday.
+    with pytest.raises(TealiumValidationError) as info:
+        iqm.schedule_update_body({"deliveryFrequency": "monthly"}, ANSWERED_SCHEDULE)
+    assert str(info.value) == (
+        "deliveryDay: must be first, last or a day 2-29 for a monthly schedule (got 'Friday')"
+    )
+    assert iqm.schedule_update_body(
+        {"deliveryFrequency": "monthly", "deliveryDay": "last", "eventEndDate": "20261231"},
+        ANSWERED_SCHEDULE,
+        tz="US/Eastern",
+    ) == {"deliveryFrequency": 4, "deliveryDay": "last", "eventEndDate": 1798779599999}
 
 
 def test_report_definition_model() -> None:
@@ -262,8 +354,15 @@ def test_token_answers_wrapped_and_unwrapped() -> None:
 
 def test_envelope_and_answers() -> None:
     failed = {"success": False, "errorObjects": [{"error": "Bad", "field": "columns", "reason": "empty"}]}
-    with pytest.raises(TealiumApiError, match=r"Bad \(field columns\): empty"):
+    with pytest.raises(TealiumApiError) as info:
         iqm.unwrap(LOGIN, failed)
+    # The error text is said once, not once as a returnCode and again as the message.
+    assert str(info.value) == "POST /api/v3/ua/oauth/token failed: HTTP 200: Bad (field columns): empty"
+    assert info.value.details == [{"error": "Bad", "reason": "empty", "field": "columns"}]
+    assert info.value.status == 200 and info.value.return_code == "Bad"
+    with pytest.raises(TealiumApiError) as info:
+        iqm.unwrap(LOGIN, {"success": False})
+    assert str(info.value).endswith("HTTP 200: success: false without an error") and info.value.details == []
     assert iqm.parse_report_id(LOGIN, 1001) == 1001
     assert iqm.parse_report_id(LOGIN, "Report with id 123 updated successfully") == 123
     page = iqm.parse_execute_page(LOGIN, {"data": [{"a": 1}], "total": {"totalRecords": 135}})

@@ -9,7 +9,11 @@ import pytest
 
 from airflow_provider_tealium.api import profiles as p
 from airflow_provider_tealium.api import publish as pub
-from airflow_provider_tealium.exceptions import TealiumValidationError, TealiumValidationErrors
+from airflow_provider_tealium.exceptions import (
+    TealiumApiError,
+    TealiumValidationError,
+    TealiumValidationErrors,
+)
 
 CURRENT: dict[str, Any] = {
     "version": "202601011200",
@@ -253,12 +257,13 @@ def test_status_flags() -> None:
     assert done.done and not done.stopped
     stopped = pub.parse_publish_status("i", {"publishTargetState": {"dev": "published", "qa": "stopped"}})
     assert not stopped.done and stopped.stopped == ["qa"]
-    with pytest.raises(ValueError, match="unknown publish state 'exploded'"):
+    # The provider's own error, never a bare ValueError (a trigger turns only those into an event).
+    with pytest.raises(TealiumApiError, match="unknown publish state 'exploded'"):
         pub.parse_publish_status("i", {"publishTargetState": "exploded"})
-    with pytest.raises(ValueError, match="no publishTargetState"):
+    with pytest.raises(TealiumApiError, match="no publishTargetState"):
         pub.parse_publish_status("i", {})
     assert pub.parse_publish_id({"publishId": 42}) == "42"
-    with pytest.raises(ValueError, match="no publishId"):
+    with pytest.raises(TealiumApiError, match="no publishId"):
         pub.parse_publish_id({})
 
 
@@ -275,9 +280,11 @@ def test_trigger_serialises_only_plain_values() -> None:
         end_time=1.5,
         poll_interval=0.2,
         retry={"max_retries": 2},
+        requested_at="2026-01-01T12:00:00+00:00",
     )
     path, kwargs = trigger.serialize()
     assert path == "airflow_provider_tealium.triggers.publish.TealiumPublishTrigger"
     assert kwargs["poll_interval"] == 1.0  # never faster than once a second
+    assert kwargs["requested_at"] == "2026-01-01T12:00:00+00:00"  # echoed in the event
     json.dumps(kwargs)
     assert TealiumPublishTrigger(**kwargs).serialize() == (path, kwargs)

@@ -147,7 +147,8 @@ def test_baseline_from_upstream_dict_prefers_revision_id() -> None:
         (None, "baseline: must be a revision id (YYYYMMDDHHMM[SS]) or a time"),
         (
             {"version": 3},
-            "baseline: a dict baseline needs a 'revision_id', 'published_at' or 'time' key (got ['version'])",
+            "baseline: a dict baseline needs a 'revision_id', 'published_at', 'publish_time', 'requested_at' "
+            "(a publish's result), 'saved_at' (a PATCH's result), 'time' or 'timestamp' key (got ['version'])",
         ),
         ({"revision_id": "2016"}, "baseline.revision_id: must be a revision id (YYYYMMDDHHMM[SS]) or a time"),
     ],
@@ -156,6 +157,80 @@ def test_invalid_baselines(value: object, message: str) -> None:
     with pytest.raises(TealiumValidationError) as info:
         rev.parse_baseline(value)
     assert str(info.value).startswith(message)
+
+
+# The results of this provider's own upstream operators, exactly as they push them to XCom.
+PUBLISH_RESULT = {
+    "publish_id": "8f2b3c4d5e6f",
+    "account": "demo",
+    "profile": "main",
+    "version_id": "202603011159",
+    "targets": ["prod"],
+    "state": "started",
+    "requested_at": "2026-03-01T12:00:00.500000+00:00",
+}
+PUBLISH_SENSOR_RESULT = {
+    "publish_id": "8f2b3c4d5e6f",
+    "account": "demo",
+    "profile": "main",
+    "version_id": "202603011159",
+    "targets": ["prod"],
+    "state": "published",
+    "target_states": {"prod": "published"},
+    "requested_at": "2026-03-01T12:00:00.500000+00:00",
+}
+PATCH_RESULT = {
+    "account": "demo",
+    "profile": "main",
+    "version_id": "202603011159",
+    "version_title": "Release 2026-03-01",
+    "save_type": "saveAs",
+    "operations": 3,
+    "saved_at": "2026-03-01T12:00:00.500000+00:00",
+}
+
+
+@pytest.mark.parametrize("result", [PUBLISH_RESULT, PUBLISH_SENSOR_RESULT, PATCH_RESULT])
+def test_baseline_from_this_providers_upstream_results(result: dict[str, object]) -> None:
+    base = rev.parse_baseline(result, "xcom of publish_prod")
+    assert base == rev.Baseline(
+        time=datetime(2026, 3, 1, 12, 0, 0, 500000, tzinfo=timezone.utc), inclusive=True
+    )
+    # Taken just before the request: the revision it creates may carry that very second.
+    assert base.is_newer("20260301120000")
+    assert base.is_newer("20260301120001")
+    assert not base.is_newer("20260301115959")
+    assert base.is_newer("202603011200") and not base.is_newer("202603011159")
+    assert base.describe() == "at or after 2026-03-01T12:00:00+00:00"
+    # The trigger gets the baseline as a string and must read back the same one.
+    assert base.to_string() == ">=2026-03-01T12:00:00.500000+00:00"
+    assert rev.parse_baseline(base.to_string()) == base
+
+
+def test_a_plain_time_baseline_still_excludes_its_own_second() -> None:
+    plain = rev.parse_baseline({"published_at": "2026-03-01T12:00:00.500000+00:00"})
+    assert not plain.inclusive and not plain.is_newer("20260301120000")
+    assert plain.describe() == "newer than 2026-03-01T12:00:00.500000+00:00"
+    assert rev.parse_baseline("20260301120000").describe() == "newer than 20260301120000"
+    # A completed publish's own revision id wins over the time it was requested.
+    both = rev.parse_baseline({**PUBLISH_RESULT, "revision_id": "20260301120003"})
+    assert both == rev.Baseline(revision_id="20260301120003")
+
+
+def test_upstream_result_without_a_time_is_refused_naming_the_keys() -> None:
+    old_shape = {k: v for k, v in PUBLISH_RESULT.items() if k != "requested_at"}
+    with pytest.raises(TealiumValidationError) as info:
+        rev.parse_baseline(old_shape, "xcom of publish_prod")
+    assert str(info.value).startswith("xcom of publish_prod: a dict baseline needs a 'revision_id'")
+    assert "'requested_at' (a publish's result), 'saved_at' (a PATCH's result)" in str(info.value)
+    with pytest.raises(
+        TealiumValidationError, match=r"^xcom of publish_prod\.requested_at: must be a revision id"
+    ):
+        rev.parse_baseline({**PUBLISH_RESULT, "requested_at": "soon"}, "xcom of publish_prod")
+    with pytest.raises(TealiumValidationError, match=r"^baseline: '>=' must be followed by a time"):
+        rev.parse_baseline(">=20260301120000")
+    with pytest.raises(ValueError, match="only a time baseline"):
+        rev.Baseline(revision_id="20260301120000", inclusive=True)
 
 
 def test_new_revision_ids_skips_old_and_seen() -> None:
@@ -340,9 +415,39 @@ def test_verify_zip_checksum_and_unlisted_files() -> None:
     expected = {**sums(FILES), "bundle.zip": "0" * 64}
     result = rev.verify_bundle(data, expected)
     assert result.mismatched == ["bundle.zip"] and result.unlisted == ["mobile.html"]
-    ok_but_unlisted = rev.verify_bundle(data, sums(FILES))
-    assert not ok_but_unlisted.ok() and ok_but_unlisted.ok(allow_unlisted=True)
-    assert ok_but_unlisted.problems() == "in the zip without a checksum: mobile.html"
+    assert not result.ok() and result.problems() == "SHA-256 mismatch: bundle.zip"
+
+
+def test_unlisted_non_javascript_files_are_accepted_by_default_and_reported() -> None:
+    # The seed: checksums cover each JavaScript file; a bundle may hold others (mobile.html).
+    result = rev.verify_bundle(make_zip({**FILES, "mobile.html": b"<html>"}), sums(FILES))
+    assert result.ok() and result.problems() == ""
+    assert result.unverified() == ["mobile.html"]
+    assert result.ok(allow_unlisted=True) and result.unverified(True) == ["mobile.html"]
+    # allow_unlisted=False: every file needs a checksum.
+    assert not result.ok(allow_unlisted=False) and result.unverified(False) == []
+    assert result.problems(False) == "in the zip without a checksum: mobile.html"
+
+
+def test_an_unlisted_javascript_file_fails_by_default_naming_it() -> None:
+    data = make_zip({**FILES, "utag.99.js": b"injected", "UTAG.X.JS": b"also", "mobile.html": b"<html>"})
+    result = rev.verify_bundle(data, sums(FILES))
+    assert result.unlisted == ["UTAG.X.JS", "mobile.html", "utag.99.js"]
+    assert not result.ok()
+    assert result.refused_unlisted() == ["UTAG.X.JS", "utag.99.js"]
+    assert result.problems() == (
+        "in the zip without a checksum (every JavaScript file must have one): UTAG.X.JS, utag.99.js"
+    )
+    assert result.unverified() == ["mobile.html"]
+    # allow_unlisted=True still accepts every file without a checksum.
+    assert result.ok(allow_unlisted=True) and result.unverified(True) == result.unlisted
+    assert [rev.is_javascript(n) for n in ("a.js", "b.JS", "c.json", "d.jsx", "e.html")] == [
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
 
 
 def test_verify_rejects_what_is_not_a_zip() -> None:

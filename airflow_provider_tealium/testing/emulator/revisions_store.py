@@ -286,22 +286,23 @@ DEMO_DAG_ID = "example_tealium_revision_audit"
 
 
 def stage_demo(state: EmulatorState, dag_id: str) -> str | None:
-    """Stage what happens outside Airflow in a demo of ``dag_id``: for the revision audit, a prod publish
-    that lands shortly after the sensor starts waiting. Returns a line for the demo to print, if any.
+    """Stage what happens outside Airflow in a demo of ``dag_id``: for the revision audit (which publishes
+    to prod itself), yesterday's prod revision, which its sensor must not take for the new one. Returns a
+    line for the demo to print, if any.
 
     :param state: the emulator's state.
     :param dag_id: the DAG the demo runs.
     """
     if dag_id != DEMO_DAG_ID:
         return None
-    arm_publish(
+    record_publish(
         state,
-        delay=2.0,
         account="demo",
         profile="main",
-        name="Demo release",
-        comment="published while the DAG waits",
+        name="Yesterday's release",
+        comment="published before the DAG ran",
         created_by="user@example.com",
         targets=["dev", "prod"],
+        now=datetime.now(timezone.utc) - timedelta(days=1),
     )
-    return "Emulator:            a prod publish will land 2 s after the sensor's first poll"
+    return "Emulator:            yesterday's prod revision exists; the DAG's own publish creates the one it audits"

@@ -4,7 +4,14 @@ download, email schedules, the ``success``/``errorObjects`` envelope and the 20-
 Knobs (in-process: ``iqm_state(emulator.state)``; they reset with the emulator): ``token_lifetime``
 (``expires_in``), ``rate_limit``/``rate_window`` (429 beyond them), ``report_rows`` (rows every
 report answers; 0 means no data), ``unwrapped_refresh`` (answer refreshes without the envelope),
+``refused_refresh_status`` (the HTTP status of a refused refresh; 200 answers ``success: false``),
 :meth:`IQMEmulatorState.expire_access_tokens` and :meth:`IQMEmulatorState.revoke_refresh_tokens`.
+Records: ``schedule_updates`` (every accepted schedule ``PATCH`` body, as sent).
+
+Get Report answers IQM's documented shape, rules of a request notwithstanding: ``startDate``,
+``endDate`` and the schedule's ``eventEndDate`` in epoch seconds, ``runningTotalEnabled`` and unset
+``earliestCampaignStartDate`` as ``0``, plus the schedule's ``eventId``. A schedule given in
+``/report/add`` is stored like one made with ``/report/email/schedule``.
 """
 
 from __future__ import annotations
@@ -90,12 +97,15 @@ class IQMEmulatorState:
     rate_window: float = 60.0
     report_rows: int = DEFAULT_REPORT_ROWS
     unwrapped_refresh: bool = False
+    refused_refresh_status: int = 401
     access_tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
     refresh_tokens: dict[str, str] = field(default_factory=dict)
     reports: dict[int, dict[str, Any]] = field(default_factory=dict)
     schedules: dict[int, dict[str, Any]] = field(default_factory=dict)
+    schedule_updates: list[dict[str, Any]] = field(default_factory=list)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     next_id: int = 1001
+    next_event_id: int = 1
     counters: Counter[str] = field(default_factory=Counter)
     executed_pages: list[tuple[int, int]] = field(default_factory=list)
     totals_cache: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -169,6 +179,45 @@ def totals(definition: dict[str, Any], count: int) -> dict[str, Any]:
             if key not in ("date", "campaignId", "campaignName") and isinstance(value, int):
                 sums[key] += value
     return {**dict(sums), "totalRecords": count}
+
+
+def _seconds(value: Any) -> Any:
+    return value // 1000 if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def answered_schedule(stored: dict[str, Any] | None) -> dict[str, Any]:
+    """A stored schedule as IQM's Get Report answers it (dates in seconds, unset values ``0``).
+
+    :param stored: the schedule as saved (epoch milliseconds), or ``None``.
+    """
+    if not stored:
+        return {}
+    answer = {k: v for k, v in stored.items() if k != "reportId"}
+    answer["eventEndDate"] = _seconds(stored.get("eventEndDate")) or 0
+    answer["runningTotalEnabled"] = 1 if stored.get("runningTotalEnabled") else 0
+    answer["earliestCampaignStartDate"] = stored.get("earliestCampaignStartDate") or 0
+    return answer
+
+
+def scheduled_data(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored schedule as the schedule calls answer it (``scheduledData``: no ``eventId``).
+
+    :param stored: the schedule as saved.
+    """
+    return {k: v for k, v in stored.items() if k != "eventId"}
+
+
+def answered_report(report: dict[str, Any], schedule: dict[str, Any] | None) -> dict[str, Any]:
+    """A stored report as IQM's Get Report answers it.
+
+    :param report: the report as saved.
+    :param schedule: its schedule as saved, or ``None``.
+    """
+    answer = {k: v for k, v in report.items() if k != "reportSchedulingEventDetails"}
+    for key in ("startDate", "endDate"):
+        answer[key] = _seconds(report.get(key))
+    answer["reportSchedulingEventDetails"] = answered_schedule(schedule)
+    return answer
 
 
 def routes(state: EmulatorState, region_host_provider: Callable[[], str]) -> list[BaseRoute]:
@@ -295,7 +344,7 @@ def routes(state: EmulatorState, region_host_provider: Callable[[], str]) -> lis
             with c._lock:
                 email = c.refresh_tokens.pop(form.get("refresh_token", ""), None)
             if email is None:
-                raise iqm_error(401, "Invalid refresh token", field="refresh_token")
+                raise iqm_error(c.refused_refresh_status, "Invalid refresh token", field="refresh_token")
             answer = issue(email, refreshing=True)
             return JSONResponse(answer) if c.unwrapped_refresh else ok(answer)
         raise iqm_error(400, "grant_type must be password or refresh_token", field="grant_type")
@@ -306,10 +355,14 @@ def routes(state: EmulatorState, region_host_provider: Callable[[], str]) -> lis
         body = await json_body(request)
         check_rules(iqm.validate_report_body(body))
         c = comp()
+        schedule = body.pop("reportSchedulingEventDetails", None)
         with c._lock:
             report_id = c.next_id
             c.next_id += 1
             c.reports[report_id] = {"id": report_id, **body}
+            if schedule:  # one table for schedules however made, so GET and PATCH see this one too
+                c.schedules[report_id] = {"reportId": report_id, "eventId": c.next_event_id, **schedule}
+                c.next_event_id += 1
         return ok(report_id)
 
     async def get_report(request: Request) -> JSONResponse:
@@ -319,12 +372,22 @@ def routes(state: EmulatorState, region_host_provider: Callable[[], str]) -> lis
         report = comp().reports.get(int(raw)) if raw.isdigit() else None
         if report is None:
             raise iqm_error(404, "Report not found", field="reportId")
-        return ok({**report, "reportSchedulingEventDetails": comp().schedules.get(report["id"], {})})
+        return ok(answered_report(report, comp().schedules.get(report["id"])))
 
     async def list_reports(request: Request) -> JSONResponse:
         limit()
         verify(request)
-        rows = list(comp().reports.values())
+        c = comp()
+        # The list answers schedules as saved (``eventEndDate`` in ms), unlike Get Report.
+        rows = [
+            {
+                **r,
+                "reportSchedulingEventDetails": {
+                    k: v for k, v in (c.schedules.get(r["id"]) or {}).items() if k != "reportId"
+                },
+            }
+            for r in c.reports.values()
+        ]
         return ok({"data": rows, "totalRecords": len(rows), "filteredRecords": len(rows)})
 
     async def execute(request: Request) -> JSONResponse:
@@ -399,10 +462,11 @@ def routes(state: EmulatorState, region_host_provider: Callable[[], str]) -> lis
         fields = {k: v for k, v in body.items() if k != "reportId"}
         check_rules(iqm.validate_schedule_body(fields, ""))
         with c._lock:
-            c.schedules[report_id] = {"reportId": report_id, **fields}
+            c.schedules[report_id] = {"reportId": report_id, "eventId": c.next_event_id, **fields}
+            c.next_event_id += 1
         return ok(
             {
-                "scheduledData": c.schedules[report_id],
+                "scheduledData": scheduled_data(c.schedules[report_id]),
                 "message": "Report schedule has been successfully updated.",
             }
         )
@@ -415,11 +479,19 @@ def routes(state: EmulatorState, region_host_provider: Callable[[], str]) -> lis
         current = c.schedules.get(int(raw)) if raw.isdigit() else None
         if current is None:
             raise iqm_error(404, "Report schedule not found", field="reportId")
-        merged = {**current, **(await json_body(request))}
-        check_rules(iqm.validate_schedule_body({k: v for k, v in merged.items() if k != "reportId"}, ""))
+        change = await json_body(request)
+        merged = {**current, **change}
+        ids = ("reportId", "eventId")
+        check_rules(iqm.validate_schedule_body({k: v for k, v in merged.items() if k not in ids}, ""))
         with c._lock:
             c.schedules[int(raw)] = merged
-        return ok({"scheduledData": merged, "message": "Report schedule has been successfully updated."})
+            c.schedule_updates.append(change)
+        return ok(
+            {
+                "scheduledData": scheduled_data(merged),
+                "message": "Report schedule has been successfully updated.",
+            }
+        )
 
     return [
         Route(iqm.LOGIN_PATH, login, methods=["POST"]),
