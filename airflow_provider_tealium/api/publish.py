@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from airflow_provider_tealium.api.arguments import seconds_arg
 from airflow_provider_tealium.api.auth import segment
 from airflow_provider_tealium.api.profiles import profile_path
 from airflow_provider_tealium.api.request import ApiRequest, Host, TokenFamily
@@ -132,18 +133,15 @@ def validate_poll_interval(seconds: Any, name: str = "poll_interval") -> float:
     :param seconds: the interval: a number, or a string holding one (a rendered template).
     :param name: the argument's name, for the message.
     """
-    value = seconds
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            value = None
-    # ``not value >= ...`` also refuses NaN; a bool is an int to Python but never meant as seconds.
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= MIN_POLL_INTERVAL:
+    try:
+        value: float | None = seconds_arg(seconds, name)
+    except TealiumValidationError:
+        value = None
+    if value is None or value < MIN_POLL_INTERVAL:
         raise TealiumValidationError(
             name, "must be at least 1 second (Tealium answers 429 to faster polling)", value=seconds
         )
-    return float(value)
+    return value
 
 
 def publish_path(account: str, profile: str) -> str:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import math
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, BaseOperatorLink
 
+from airflow_provider_tealium.api.arguments import check_unless_templated, flag_arg, seconds_arg
 from airflow_provider_tealium.api.defaults import TEALIUM_CONN_ID as DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
@@ -28,74 +28,12 @@ DEFAULT_LOCK_TIMEOUT = 180.0
 MAX_RESENDS = 3
 # Answers from a proxy in front of Tealium: the PATCH may or may not have been applied.
 GATEWAY_STATUSES = frozenset({502, 504})
-_TRUE = frozenset({"true", "yes", "on", "1"})
-_FALSE = frozenset({"false", "no", "off", "0"})
 
 
 def utc_now_iso() -> str:
     """The current time as an ISO 8601 UTC string (``2026-01-01T12:00:00.123456+00:00``), the form
     results carry so a downstream sensor can use them as a baseline."""
     return datetime.now(timezone.utc).isoformat()
-
-
-def seconds_arg(value: Any, name: str, *, positive: bool = False) -> float:
-    """A number-of-seconds argument, given as a number or rendered from a template (then a string).
-
-    :param value: the value.
-    :param name: the argument's name, for the message.
-    :param positive: refuse 0 as well as negative numbers.
-    :raises TealiumValidationError: naming the argument and the rule.
-    """
-    from airflow_provider_tealium.exceptions import TealiumValidationError
-
-    number = value
-    if isinstance(number, str):
-        try:
-            number = float(number.strip())
-        except ValueError:
-            number = None
-    # A bool is an int to Python but never meant as seconds; NaN and infinity are no deadline.
-    valid = (
-        isinstance(number, int | float)
-        and not isinstance(number, bool)
-        and math.isfinite(number)
-        and (number > 0 if positive else number >= 0)
-    )
-    if not valid:
-        rule = "a positive number" if positive else "a number (0 or more)"
-        raise TealiumValidationError(name, f"must be {rule} of seconds", value=value)
-    return float(number)
-
-
-def flag_arg(value: Any, name: str) -> bool:
-    """A true/false argument, given as a bool or rendered from a template (then ``"True"``, ``"false"``...).
-
-    A rendered ``"False"`` is a non-empty string, so truthy: taking it as is would prune or save when
-    the user asked not to. Only the spellings below are accepted.
-
-    :param value: the value.
-    :param name: the argument's name, for the message.
-    :raises TealiumValidationError: naming the argument, for anything else.
-    """
-    from airflow_provider_tealium.exceptions import TealiumValidationError
-
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
-    raise TealiumValidationError(name, "must be true or false", value=value)
-
-
-def check_unless_templated(value: Any, check: Callable[[Any, str], object], name: str) -> None:
-    """Check an argument at DAG parse when it is given as is; a string may be a template and is checked
-    once rendered, in ``execute``.
-
-    :param value: the value.
-    :param check: :func:`seconds_arg`, :func:`flag_arg` or alike.
-    :param name: the argument's name.
-    """
-    if not isinstance(value, str):
-        check(value, name)
 
 
 class TealiumProfileLink(BaseOperatorLink):

@@ -6,13 +6,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_tealium.operators.profiles import (
-    TealiumProfileBaseOperator,
-    check_unless_templated,
-    flag_arg,
-    seconds_arg,
-    utc_now_iso,
-)
+from airflow_provider_tealium.api.arguments import check_unless_templated, flag_arg, seconds_arg
+from airflow_provider_tealium.operators.profiles import TealiumProfileBaseOperator, utc_now_iso
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

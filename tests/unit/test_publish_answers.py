@@ -11,13 +11,14 @@ import pytest
 
 from airflow_provider_tealium.api import profiles as p
 from airflow_provider_tealium.api import publish as pub
+from airflow_provider_tealium.api.arguments import flag_arg, seconds_arg
 from airflow_provider_tealium.api.request import ApiRequest, ApiResponse, Host, TokenFamily
 from airflow_provider_tealium.exceptions import (
     TealiumApiError,
     TealiumUnexpectedAnswerError,
     TealiumValidationError,
 )
-from airflow_provider_tealium.operators.profiles import flag_arg, seconds_arg, utc_now_iso
+from airflow_provider_tealium.operators.profiles import utc_now_iso
 from airflow_provider_tealium.sensors.publish import handle_publish_event, read_publish
 
 STATUS_PATH = "/v3/tiq/accounts/demo/profiles/main/publish/p1/status"
