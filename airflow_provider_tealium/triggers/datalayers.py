@@ -134,7 +134,15 @@ class TealiumDataLayerTrigger(BaseTrigger):
             yield shared
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Poll until done, failed or past the deadline; one event."""
+        """Poll until done, failed or past the deadline; one event.
+
+        The wait returns before the event is yielded, so the hook and the shared reads are released in
+        this event loop: a runner that stops iterating after the event (``dag.test()`` does) would
+        otherwise leave them to be closed by the garbage collector, outside any loop.
+        """
+        yield TriggerEvent(await self._wait())
+
+    async def _wait(self) -> dict[str, Any]:
         from airflow_provider_tealium.hooks.tealium import TealiumAsyncHook
 
         poller = self._poller()
@@ -149,30 +157,22 @@ class TealiumDataLayerTrigger(BaseTrigger):
                     else:
                         check = poller.absorb(await shared.read(poller))
                 except TealiumError as exc:
-                    yield TriggerEvent({"status": "error", "message": str(exc), "failed": {}})
-                    return
+                    return {"status": "error", "message": str(exc), "failed": {}}
                 if check.failed:
-                    yield TriggerEvent(
-                        {
-                            "status": "error",
-                            "message": dle.failed_message(check.failed),
-                            "failed": check.failed,
-                        }
-                    )
-                    return
+                    return {
+                        "status": "error",
+                        "message": dle.failed_message(check.failed),
+                        "failed": check.failed,
+                    }
                 if not poller.pending:
-                    yield TriggerEvent({"status": "success", "landed": poller.landed})
-                    return
+                    return {"status": "success", "landed": poller.landed}
                 remaining = self.deadline - time.time()
                 if remaining <= 0:
-                    yield TriggerEvent(
-                        {
-                            "status": "timeout",
-                            "message": timeout_message(poller.pending, len(poller.ids)),
-                            "pending": poller.pending,
-                        }
-                    )
-                    return
+                    return {
+                        "status": "timeout",
+                        "message": timeout_message(poller.pending, len(poller.ids)),
+                        "pending": poller.pending,
+                    }
                 reads = poller.last_reads
                 self.log.info(
                     "%d/%d data layers landed; %d request(s) this poll, shared by %d wait(s)",

@@ -171,3 +171,18 @@ async def test_the_last_wait_cancelled_mid_request_releases_everything(
     loop = asyncio.get_running_loop()
     assert not landing._SHARED.get(loop)
     assert loop not in tealium_hooks._SHARED_CLIENTS, "a round left in flight would keep the client open"
+
+
+async def test_everything_is_released_before_the_event_is_yielded(
+    tealium_connection: TealiumEmulator,
+) -> None:
+    # dag.test() stops iterating after the event: anything still open would be closed by the garbage
+    # collector, outside the event loop.
+    store(tealium_connection.state).seed_files("demo", "main", ["here"])
+    events = trigger(["here"], None).run()
+    event = await events.__anext__()
+    assert event.payload["status"] == "success"
+    loop = asyncio.get_running_loop()
+    assert not landing._SHARED.get(loop)
+    assert loop not in tealium_hooks._SHARED_CLIENTS
+    await events.aclose()
