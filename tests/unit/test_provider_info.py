@@ -77,3 +77,12 @@ def test_iqm_connection_form() -> None:
     behaviour = conn["ui-field-behaviour"]
     assert behaviour["relabeling"] == {"login": "Email", "password": "Password"}
     assert {"host", "port", "schema", "extra"} <= set(behaviour["hidden-fields"])
+
+
+def test_connection_types_validate_against_the_provider_yaml_schema() -> None:
+    # provider_info.schema.json leaves conn-fields and ui-field-behaviour undescribed; the schema of
+    # provider.yaml (the same entries, as providers declare them) describes them on Airflow 3.2+.
+    schema = json.loads(files("airflow").joinpath("provider.yaml.schema.json").read_text())
+    item_schema = schema["properties"]["connection-types"]["items"]
+    for conn in get_provider_info()["connection-types"]:
+        jsonschema.validate(conn, item_schema)
