@@ -46,10 +46,17 @@ class RateLimitedTealiumHook(TealiumHook):
     def __init__(self, *args: Any, rate_limiter: TokenBucket | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.rate_limiter = rate_limiter
+        self.stop: threading.Event | None = None  # set by BulkUploader: the run was interrupted
 
     def _transport_before_send(self, request: ApiRequest) -> None:
+        if self.stop is not None and self.stop.is_set():
+            raise UploadStopped(f"{request.description}: not sent, the upload was interrupted")
         if self.rate_limiter is not None:
             self.rate_limiter.acquire()
+
+
+class UploadStopped(TealiumError):
+    """An upload not (re)sent because its run was interrupted: it did not land, nor did it fail."""
 
 
 def _open_text(source: Any) -> IO[str]:
@@ -107,26 +114,52 @@ def iter_source(source: Source) -> Iterator[tuple[Any, Any]]:
             yield record["datalayer_id"], record["data"]
 
 
-def selected_ids(
-    only_ids: Iterable[str] | None, retry_failed_from: Mapping[str, Any] | None
-) -> set[str] | None:
-    """The ids a rerun is limited to: ``only_ids``, plus the failed ids of a previous result.
+@dataclass(frozen=True)
+class Selection:
+    """Which ids of the source a run sends.
+
+    :param include: only these (``None``: every id of the source).
+    :param exclude: never these (those an interrupted run had already landed).
+    """
+
+    include: frozenset[str] | None = None
+    exclude: frozenset[str] = frozenset()
+
+    def wants(self, datalayer_id: Any) -> bool:
+        """Whether ``datalayer_id`` is sent.
+
+        :param datalayer_id: an id of the source.
+        """
+        if not isinstance(datalayer_id, str):
+            # Not an id at all (validation reports it): never in a set of ids, so only an unlimited run has it.
+            return self.include is None
+        return datalayer_id not in self.exclude and (self.include is None or datalayer_id in self.include)
+
+
+def selected_ids(only_ids: Iterable[str] | None, retry_failed_from: Mapping[str, Any] | None) -> Selection:
+    """The ids a rerun sends: ``only_ids``, plus what a previous result says did not land.
+
+    A complete previous result names every id that failed: those are sent. An interrupted one (killed,
+    timed out: ``"complete": false``) cannot name the ids it never reached, so everything it did not
+    land is sent again (uploads of the same content are idempotent).
 
     :param only_ids: ids to send.
-    :param retry_failed_from: a previous :class:`BulkResult` as a dict (its ``failed`` ids are sent).
+    :param retry_failed_from: a previous :class:`BulkResult` as a dict.
     """
     if only_ids is None and retry_failed_from is None:
-        return None
-    chosen = set(only_ids or ())
-    if retry_failed_from is not None:
-        if not isinstance(retry_failed_from, Mapping) or not isinstance(
-            retry_failed_from.get("failed"), Mapping
-        ):
-            raise TealiumValidationError(
-                "retry_failed_from", "must be a previous upload result (a dict with a 'failed' mapping)"
-            )
-        chosen.update(str(k) for k in retry_failed_from["failed"])
-    return chosen
+        return Selection()
+    chosen = {str(i) for i in only_ids or ()}
+    if retry_failed_from is None:
+        return Selection(frozenset(chosen))
+    if not isinstance(retry_failed_from, Mapping) or not isinstance(retry_failed_from.get("failed"), Mapping):
+        raise TealiumValidationError(
+            "retry_failed_from", "must be a previous upload result (a dict with a 'failed' mapping)"
+        )
+    if retry_failed_from.get("complete", True) is False:
+        landed = frozenset(str(i) for i in retry_failed_from.get("landed") or ())
+        return Selection(frozenset(chosen) if only_ids is not None else None, landed)
+    chosen.update(str(k) for k in retry_failed_from["failed"])
+    return Selection(frozenset(chosen))
 
 
 @dataclass
@@ -143,6 +176,9 @@ class BulkResult:
     :param started_at: when sending began (ISO 8601, UTC): the sensor's default ``since``.
     :param finished_at: when the last answer came.
     :param skipped: source items not sent because a rerun was limited to other ids.
+    :param complete: false when the run was interrupted (killed, timed out) before every item was sent:
+        ``failed`` then lists only the failures seen so far, and a rerun from this result sends
+        everything not in ``landed``.
     """
 
     account: str
@@ -155,6 +191,7 @@ class BulkResult:
     started_at: str = ""
     finished_at: str = ""
     skipped: int = 0
+    complete: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form, for XCom."""
@@ -169,6 +206,7 @@ class BulkResult:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "skipped": self.skipped,
+            "complete": self.complete,
         }
 
 
@@ -216,21 +254,24 @@ class BulkUploader:
         self._local = threading.local()
         self._hooks: list[TealiumHook] = []
         self._hooks_lock = threading.Lock()
+        self._stop = threading.Event()
+        self.partial: BulkResult | None = None
 
     # -- validation -------------------------------------------------------------------------------------
 
-    def validate(self, source: Source, only: set[str] | None = None) -> tuple[int, int]:
+    def validate(self, source: Source, only: Selection | None = None) -> tuple[int, int]:
         """Check every (selected) item without sending; returns ``(to send, skipped)``.
 
         :param source: the items.
-        :param only: send only these ids (a rerun).
+        :param only: which ids to send (a rerun); default all.
         :raises TealiumValidationErrors: listing every invalid item (and duplicate or unknown ids).
         """
+        only = only or Selection()
         errors: list[TealiumValidationError] = []
         seen: set[str] = set()
         count = skipped = 0
         for datalayer_id, data in iter_source(source):
-            if only is not None and datalayer_id not in only:
+            if not only.wants(datalayer_id):
                 skipped += 1
                 continue
             if isinstance(datalayer_id, str) and datalayer_id in seen:
@@ -245,8 +286,8 @@ class BulkUploader:
             if isinstance(datalayer_id, str):
                 seen.add(datalayer_id)
             count += 1
-        if only is not None:
-            missing = sorted(only - seen)
+        if only.include is not None:
+            missing = sorted(only.include - seen - only.exclude)
             if missing:
                 errors.append(
                     TealiumValidationError(
@@ -265,6 +306,8 @@ class BulkUploader:
         hook = getattr(self._local, "hook", None)
         if hook is None:
             hook = self.hook_factory(limiter)
+            if isinstance(hook, RateLimitedTealiumHook):
+                hook.stop = self._stop
             self._local.hook = hook
             with self._hooks_lock:
                 self._hooks.append(hook)
@@ -280,6 +323,10 @@ class BulkUploader:
         executor = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="tealium-dle")
         try:
             yield executor
+        except BaseException:
+            # Killed or timed out: uploads in flight stop at their next attempt instead of retrying on.
+            self._stop.set()
+            raise
         finally:
             # On an error or a kill, queued uploads are dropped rather than sent after the task ended.
             executor.shutdown(wait=True, cancel_futures=True)
@@ -344,12 +391,15 @@ class BulkUploader:
         in_flight: dict[Future[None], str] = {}
         last_log = started
         done = 0
+        self.partial = result
 
         def collect(finished: Iterable[Future[None]]) -> None:
             nonlocal done
             for future in finished:
                 datalayer_id = in_flight.pop(future)
-                exc = future.exception()
+                exc = None if future.cancelled() else future.exception()
+                if future.cancelled() or isinstance(exc, UploadStopped):
+                    continue  # never sent, or stopped before its answer: not landed, not failed
                 if exc is None:
                     result.landed.append(datalayer_id)
                 else:
@@ -363,9 +413,31 @@ class BulkUploader:
                 last_log = now
                 self._progress(done, len(result.failed), total, started)
 
+        try:
+            self._send_all(source, only, limiter, in_flight, collect, maybe_log)
+        except BaseException:
+            # Interrupted (task killed, execution_timeout, an error reading the source): what is known
+            # goes into the result, which the caller can still push; see BulkResult.complete.
+            collect([future for future in list(in_flight) if future.done()])
+            result.complete = False
+            result.finished_at = pendulum.now("UTC").isoformat()
+            raise
+        result.finished_at = pendulum.now("UTC").isoformat()
+        maybe_log(force=True)
+        return result
+
+    def _send_all(
+        self,
+        source: Source,
+        only: Selection,
+        limiter: TokenBucket,
+        in_flight: dict[Future[None], str],
+        collect: Callable[[Iterable[Future[None]]], None],
+        maybe_log: Callable[[], None],
+    ) -> None:
         with self._executor() as executor:
             for datalayer_id, data in iter_source(source):
-                if only is not None and datalayer_id not in only:
+                if not only.wants(datalayer_id):
                     continue
                 # Validated in the first pass; prepared again here so bodies are never all held at once.
                 upload = dle.prepare_upload(self.account, self.profile, datalayer_id, data)
@@ -383,6 +455,3 @@ class BulkUploader:
                 )
                 collect(finished)
                 maybe_log()
-        result.finished_at = pendulum.now("UTC").isoformat()
-        maybe_log(force=True)
-        return result

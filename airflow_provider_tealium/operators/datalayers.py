@@ -92,8 +92,9 @@ class TealiumUploadDataLayerOperator(_DataLayerOperatorBase):
     5xx and connection errors (uploads are idempotent).
 
     Returns (XCom) ``{"account", "profile", "file_type", "mode", "total", "landed": [ids],
-    "failed": {id: error}, "started_at", "finished_at", "skipped"}``; the same value is pushed before
-    the task fails when any upload failed, so a rerun can pass it as ``retry_failed_from``.
+    "failed": {id: error}, "started_at", "finished_at", "skipped", "complete"}``; the same value is
+    pushed before the task fails when any upload failed, and a partial one (``"complete": false``) when
+    the task is interrupted mid-run, so a rerun can pass it as ``retry_failed_from``.
 
     :param datalayer_id: the id of a single data layer.
     :param data: the single data layer (a JSON object).
@@ -107,8 +108,9 @@ class TealiumUploadDataLayerOperator(_DataLayerOperatorBase):
         taking up to 250 ms, at least 8: 13 at 50/s, 25 at 100/s).
     :param only_ids: send only these ids from the source.
     :param retry_failed_from: a previous result (e.g. ``"{{ ti.xcom_pull('upload') }}"``); only its
-        failed ids are sent. If it is given but renders to nothing (the previous upload pushed no
-        result, e.g. it was killed), the task fails rather than silently sending everything.
+        failed ids are sent, or, from an interrupted run's result (``"complete": false``), every id it did
+        not land. If it is given but renders to nothing (the previous upload pushed no result), the task
+        fails rather than silently sending everything.
     :param progress_interval: seconds between progress lines in the task log.
     :param tealium_conn_id: the ``tealium`` connection.
     :param max_retries: overrides the connection's retries per request.
@@ -169,6 +171,24 @@ class TealiumUploadDataLayerOperator(_DataLayerOperatorBase):
             return {self.datalayer_id: self.data}
         return self.datalayers
 
+    def _push_partial(self, context: Context, partial: Any) -> None:
+        # Killed or timed out mid-run: leave what landed in XCom, so a rerun from it
+        # (retry_failed_from) sends only what did not, instead of everything or nothing.
+        if partial is None or partial.complete:
+            return
+        result = partial.to_dict()
+        self.log.warning(
+            "Interrupted after %d of %d data layers landed (%d failed so far); the partial result is in "
+            "the task's XCom: a rerun with retry_failed_from set to it sends everything that did not land.",
+            len(result["landed"]),
+            result["total"],
+            len(result["failed"]),
+        )
+        try:
+            context["ti"].xcom_push(key="return_value", value=result)
+        except Exception as exc:  # the interruption is what the task reports, not this
+            self.log.warning("Could not keep the partial result: %s", exc)
+
     def _previous_result(self) -> Any:
         value = self.retry_failed_from
         if value is None:
@@ -212,7 +232,11 @@ class TealiumUploadDataLayerOperator(_DataLayerOperatorBase):
             progress_interval=self.progress_interval,
             log=self.log,
         )
-        result = uploader.upload(source, only_ids=self.only_ids, retry_failed_from=retry_from).to_dict()
+        try:
+            result = uploader.upload(source, only_ids=self.only_ids, retry_failed_from=retry_from).to_dict()
+        except BaseException:
+            self._push_partial(context, uploader.partial)
+            raise
         if result["landed"]:
             self.published_url = dle.cdn_url(account, profile, result["landed"][0], self.file_type)
         self.log.info("%d landed, %d failed", len(result["landed"]), len(result["failed"]))

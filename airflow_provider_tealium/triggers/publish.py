@@ -94,8 +94,13 @@ class TealiumPublishTrigger(BaseTrigger):
         """Poll until done, stopped, failed or timed out.
 
         Every provider error ends in an ``error`` event, an answer it cannot read included
-        (:class:`~airflow_provider_tealium.exceptions.TealiumUnexpectedAnswerError`).
+        (:class:`~airflow_provider_tealium.exceptions.TealiumUnexpectedAnswerError`). The wait returns
+        before the event is yielded, so the hook is released in this event loop, not by the garbage
+        collector when a runner stops iterating after the event (``dag.test()`` does).
         """
+        yield await self._wait()
+
+    async def _wait(self) -> TriggerEvent:
         from airflow_provider_tealium.exceptions import TealiumError
         from airflow_provider_tealium.hooks.tealium import TealiumAsyncHook
 
@@ -108,26 +113,23 @@ class TealiumPublishTrigger(BaseTrigger):
                         self.publish_id, self.account, self.profile, self.targets
                     )
                     if status.stopped:
-                        yield self._event(
+                        return self._event(
                             "error",
                             f"Publish {self.publish_id} stopped for {', '.join(status.stopped)} ({status.summary()})",
                             status.to_dict(),
                             reason="stopped",
                         )
-                        return
                     if status.done:
-                        yield self._event(
+                        return self._event(
                             "success", f"Publish {self.publish_id}: {status.summary()}", status.to_dict()
                         )
-                        return
                     if time.time() + self.poll_interval > self.end_time:
-                        yield self._event(
+                        return self._event(
                             "timeout",
                             f"Publish {self.publish_id} not finished before the deadline ({status.summary()})",
                             status.to_dict(),
                         )
-                        return
                     self.log.info("Publish %s: %s", self.publish_id, status.summary())
                     await asyncio.sleep(self.poll_interval)
         except TealiumError as exc:
-            yield self._event("error", str(exc))
+            return self._event("error", str(exc))

@@ -74,6 +74,14 @@ class TealiumRevisionTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll until a matching revision appears, the deadline passes or an error; one event.
+
+        The wait returns before the event is yielded, so the hook is released in this event loop, not
+        by the garbage collector when a runner stops iterating after the event (``dag.test()`` does).
+        """
+        yield TriggerEvent(await self._wait())
+
+    async def _wait(self) -> dict[str, Any]:
         from airflow_provider_tealium.api import revisions as rev
         from airflow_provider_tealium.exceptions import TealiumError
         from airflow_provider_tealium.hooks.tealium import TealiumAsyncHook
@@ -92,17 +100,13 @@ class TealiumRevisionTrigger(BaseTrigger):
                         )
                         seen.add(revision_id)
                         if details.matches(self.target, self.match):
-                            yield TriggerEvent({"status": "success", "revision": details.to_dict()})
-                            return
+                            return {"status": "success", "revision": details.to_dict()}
                     remaining = self.end_time - time.time()
                     if remaining <= 0:
-                        yield TriggerEvent(
-                            {
-                                "status": "timeout",
-                                "message": f"no matching revision {baseline.describe()} appeared in time",
-                            }
-                        )
-                        return
+                        return {
+                            "status": "timeout",
+                            "message": f"no matching revision {baseline.describe()} appeared in time",
+                        }
                     self.log.info(
                         "No matching revision %s yet; next poll in %.0f s",
                         baseline.describe(),
@@ -110,4 +114,4 @@ class TealiumRevisionTrigger(BaseTrigger):
                     )
                     await asyncio.sleep(min(self.poll_interval, remaining))
         except TealiumError as exc:
-            yield TriggerEvent({"status": "error", "message": str(exc)})
+            return {"status": "error", "message": str(exc)}

@@ -3,6 +3,7 @@ reruns of just the failed ids, streamed sources, validation before any request, 
 
 from __future__ import annotations
 
+import _thread
 import json
 import logging
 import threading
@@ -180,6 +181,38 @@ def test_default_workers_keep_the_rate_when_answers_are_slow(tealium_connection:
     assert len(op.execute({"ti": FakeTI()})["landed"]) == 150
     # At 100/s that is about 1.5 s plus one round trip; at 40/s it would be 3.75 s.
     assert time.monotonic() - started < 3.0
+
+
+def test_an_interrupted_upload_keeps_what_landed_and_a_rerun_sends_only_the_rest(
+    tealium_connection: TealiumEmulator,
+) -> None:
+    items = products(300)
+    ti = FakeTI()
+    op = TealiumUploadDataLayerOperator(task_id="upload", datalayers=items, requests_per_second=100, **FAST)
+    # execution_timeout and SIGTERM raise in the task's main thread, wherever it is: so does this.
+    timer = threading.Timer(1.0, _thread.interrupt_main)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        op.execute({"ti": ti})
+    partial = ti.xcom["return_value"]
+    landed_before = set(partial["landed"])
+    assert partial["complete"] is False and 0 < len(landed_before) < 300
+    counts = uploads(tealium_connection)
+    assert landed_before <= set(counts), "every id reported landed is in Tealium"
+    time.sleep(0.3)  # uploads that were in flight have finished or stopped by now
+    sent_before = dle_requests(tealium_connection)
+    assert sent_before < 300, "the interrupted run went on sending"
+
+    rerun = TealiumUploadDataLayerOperator(
+        task_id="resend", datalayers=items, retry_failed_from=json.dumps(partial), **FAST
+    )
+    result = rerun.execute({"ti": FakeTI()})
+    assert result["complete"] is True
+    assert set(result["landed"]) == set(items) - landed_before
+    assert result["skipped"] == len(landed_before)
+    counts = uploads(tealium_connection)
+    assert set(counts) == set(items)
+    assert all(counts[i] == 1 for i in landed_before), "a landed data layer was sent again"
 
 
 def test_rate_above_tealium_maximum_is_refused(tealium_connection: TealiumEmulator) -> None:
