@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from airflow_provider_tealium._compat import BaseHook, mask_secret
@@ -15,8 +17,8 @@ from airflow_provider_tealium.api.config import (
 )
 from airflow_provider_tealium.api.errors import error_from_response
 from airflow_provider_tealium.api.request import ApiRequest, ApiResponse, Host, TokenFamily
-from airflow_provider_tealium.exceptions import TealiumApiError
-from airflow_provider_tealium.hooks.token_cache import TOKEN_CACHE, TokenCache, TokenKey
+from airflow_provider_tealium.exceptions import TealiumApiError, TealiumAuthError
+from airflow_provider_tealium.hooks.token_cache import TOKEN_CACHE, TokenCache, TokenKey, secret_digest
 from airflow_provider_tealium.hooks.transport import SECOND_401_HINT, Credential
 
 _AUTH_HINT = "Check the connection's login (the user's email) and password (the API key)."
@@ -25,6 +27,9 @@ _V1_AUTH_HINT = (
     "not the API key). Refused logins are never retried: Tealium locks the user out for 10 minutes "
     "after repeated failures."
 )
+
+# Tealium's returnCodes of a refused login (1401: wrong credentials, 1402: user locked out), whatever the status.
+_LOGIN_REFUSED_CODES = frozenset({1401, 1402, "1401", "1402"})
 
 Scope = tuple[str | None, str | None]
 """What a Tealium credential depends on besides the user: (account, profile) for v3, else (None, None)."""
@@ -103,6 +108,26 @@ class TealiumHookBase(BaseHook):
         account, profile = scope
         base_url = config.base_url(auth.AUTH_HOST[family])
         return TokenKey(family.value, base_url, account or "", profile or "", config.email)
+
+    @contextmanager
+    def _refusal_memory(self, config: TealiumConfig, family: TokenFamily, key: TokenKey) -> Iterator[None]:
+        """Around one login: raise the remembered refusal instead of sending a secret Tealium refused
+        lately, and remember this login's refusal. Every refused attempt counts towards Tealium's lockout.
+
+        :param config: the connection's settings (the secret the login sends).
+        :param family: the token family.
+        :param key: the token cache key.
+        """
+        digest = secret_digest(config.v1_password if family is TokenFamily.V1 else config.api_key)
+        refused = self.token_cache.refusal(key, digest)
+        if refused is not None:
+            raise refused
+        try:
+            yield
+        except TealiumApiError as exc:
+            if isinstance(exc, TealiumAuthError) or exc.return_code in _LOGIN_REFUSED_CODES:
+                self.token_cache.refuse(key, digest, exc)
+            raise
 
     @staticmethod
     def _issued(call: auth.AuthCall, response: ApiResponse) -> auth.IssuedToken:

@@ -21,26 +21,13 @@ from airflow_provider_tealium.api import auth
 from airflow_provider_tealium.api.config import TealiumConfig
 from airflow_provider_tealium.api.request import ApiRequest, ApiResponse, TokenFamily
 from airflow_provider_tealium.api.retry import RetryPolicy
-from airflow_provider_tealium.exceptions import TealiumApiError, TealiumAuthError, TealiumError
+from airflow_provider_tealium.exceptions import TealiumError
 from airflow_provider_tealium.hooks.base import Scope, TealiumHookBase
 from airflow_provider_tealium.hooks.datalayers import AsyncDataLayersHookMixin, DataLayersHookMixin
 from airflow_provider_tealium.hooks.profiles import AsyncProfilesHookMixin, ProfilesHookMixin
 from airflow_provider_tealium.hooks.revisions import AsyncRevisionsHookMixin, RevisionsHookMixin
-from airflow_provider_tealium.hooks.token_cache import TokenKey, secret_digest
+from airflow_provider_tealium.hooks.token_cache import TokenKey
 from airflow_provider_tealium.hooks.transport import AsyncTransport, Credential, SyncTransport
-
-# Tealium's returnCodes of a refused login (1401: wrong credentials, 1402: user locked out), whatever the status.
-_LOGIN_REFUSED_CODES = frozenset({1401, 1402, "1401", "1402"})
-
-
-def _login_digest(config: TealiumConfig, family: TokenFamily) -> str:
-    """The digest of the secret ``family``'s login sends (v1: the user's password; else the API key)."""
-    return secret_digest(config.v1_password if family is TokenFamily.V1 else config.api_key)
-
-
-def _is_refusal(exc: TealiumApiError) -> bool:
-    """Whether a login's final error is Tealium refusing the credentials (not a fault worth a new try)."""
-    return isinstance(exc, TealiumAuthError) or exc.return_code in _LOGIN_REFUSED_CODES
 
 
 class TealiumHook(ProfilesHookMixin, DataLayersHookMixin, RevisionsHookMixin, TealiumHookBase, SyncTransport):
@@ -96,18 +83,9 @@ class TealiumHook(ProfilesHookMixin, DataLayersHookMixin, RevisionsHookMixin, Te
         config = self.config
         call = auth.auth_call(family, config, *scope)
         key = key or self._token_key(config, family, scope)
-        digest = _login_digest(config, family)
-        # Every refused attempt counts towards Tealium's lockout: never resend a refused secret.
-        refused = self.token_cache.refusal(key, digest)
-        if refused is not None:
-            raise refused
-        self.log.info("Minting a %s token (%s)", family.value, call.request.path)
-        try:
+        with self._refusal_memory(config, family, key):
+            self.log.info("Minting a %s token (%s)", family.value, call.request.path)
             return self._issued(call, self._transport_send(call.request))
-        except TealiumApiError as exc:
-            if _is_refusal(exc):
-                self.token_cache.refuse(key, digest, exc)
-            raise
 
     # -- the transport's questions --------------------------------------------------------------------
 
@@ -267,18 +245,10 @@ class TealiumAsyncHook(
             token = self.token_cache.get(key)
             if token is None:
                 call = auth.auth_call(family, config, *scope)
-                digest = _login_digest(config, family)
                 # The task before us on this lock (or a thread, or another loop) may have been refused.
-                refused = self.token_cache.refusal(key, digest)
-                if refused is not None:
-                    raise refused
-                self.log.info("Minting a %s token (%s)", family.value, call.request.path)
-                try:
+                with self._refusal_memory(config, family, key):
+                    self.log.info("Minting a %s token (%s)", family.value, call.request.path)
                     token = self._issued(call, await self._atransport_send(call.request))
-                except TealiumApiError as exc:
-                    if _is_refusal(exc):
-                        self.token_cache.refuse(key, digest, exc)
-                    raise
                 self.token_cache.put(key, token)
         return token
 
