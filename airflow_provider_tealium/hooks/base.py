@@ -82,8 +82,9 @@ class TealiumHookBase(BaseHook):
         self.token_cache = token_cache or TOKEN_CACHE
         self._given_config = config
 
-    def _config_from(self, conn: Any) -> TealiumConfig:
-        config = config_from_connection(
+    def _read_config(self, conn: Any) -> TealiumConfig:
+        """The settings of ``conn`` with this hook's overrides; the caller masks :meth:`_secrets_of` them."""
+        return config_from_connection(
             self.tealium_conn_id,
             conn.login,
             conn.password,
@@ -92,8 +93,18 @@ class TealiumHookBase(BaseHook):
             profile=self.profile,
             retry_overrides=self.retry_overrides,
         )
-        mask_secret(config.api_key)
-        mask_secret(config.v1_password)
+
+    @staticmethod
+    def _secrets_of(config: TealiumConfig) -> tuple[str | None, ...]:
+        """What of the settings must be masked in logs and rendered fields."""
+        return (config.api_key, config.v1_password)
+
+    def _config_from(self, conn: Any) -> TealiumConfig:
+        """:meth:`_read_config`, masked with the sync masker (threads only; coroutines mask with
+        :func:`~airflow_provider_tealium._compat.amask_secret`)."""
+        config = self._read_config(conn)
+        for secret in self._secrets_of(config):
+            mask_secret(secret)
         return config
 
     @staticmethod
@@ -131,6 +142,8 @@ class TealiumHookBase(BaseHook):
 
     @staticmethod
     def _issued(call: auth.AuthCall, response: ApiResponse) -> auth.IssuedToken:
+        """The credential in a login answer, masked with the sync masker (async callers use ``call.read``
+        and :func:`~airflow_provider_tealium._compat.amask_secret`)."""
         token = call.read(response, time.time())
         for secret in token.secrets:
             mask_secret(secret)

@@ -35,13 +35,8 @@ from airflow_provider_tealium.api.retry import (
 from airflow_provider_tealium.exceptions import TealiumApiError, TealiumError
 from airflow_provider_tealium.hooks.rate_limit import TokenBucket
 from airflow_provider_tealium.hooks.token_cache import TOKEN_CACHE, TokenCache, TokenKey
-from airflow_provider_tealium.hooks.transport import (
-    SECOND_401_HINT,
-    Credential,
-    SyncTransport,
-    no_answer_error,
-    requests_failure,
-)
+from airflow_provider_tealium.hooks.transport import SECOND_401_HINT, Credential, no_answer_error
+from airflow_provider_tealium.hooks.transport_sync import SyncTransport, requests_failure
 
 _LOGIN_HINT = "Check the connection's login (email), password, client_id, client_secret and workspace_host."
 _RATE_HINT = "IQM allows 20 requests a minute per client; lower the connection's requests_per_minute."

@@ -102,13 +102,18 @@ class RefusedMint:
 
 
 class TokenCache:
-    """Thread-safe credential cache with per-key mint locks for threads and for event loops.
+    """Credential cache shared by threads and event loops, with per-key mint locks for each.
+
+    Its state is plain dicts whose single operations are atomic under the GIL, so reading, storing
+    and dropping an entry takes no lock: coroutines (triggers) use this cache too, and async code never
+    takes a ``threading`` lock (a lock held while Airflow's 3.3 triggerer switches coroutines inside a
+    sync supervisor call deadlocks the loop). Only minting is serialised: across threads by
+    :meth:`thread_lock`, within an event loop by :meth:`loop_lock`.
 
     :param refusal_ttl: seconds a refused login is remembered (:data:`REFUSAL_TTL`).
     """
 
     def __init__(self, refusal_ttl: float = REFUSAL_TTL) -> None:
-        self._lock = threading.Lock()
         self._tokens: dict[TokenKey, IssuedToken] = {}
         self._refused: dict[TokenKey, RefusedMint] = {}
         self.refusal_ttl = refusal_ttl
@@ -126,8 +131,7 @@ class TokenCache:
         :param now: the current epoch time (default: now).
         """
         now = time.time() if now is None else now
-        with self._lock:
-            token = self._tokens.get(key)
+        token = self._tokens.get(key)
         if token is None or now >= token.refresh_at:
             return None
         return token
@@ -138,23 +142,23 @@ class TokenCache:
         :param key: the cache key.
         :param token: the credential.
         """
-        with self._lock:
-            self._tokens[key] = token
-            self._refused.pop(key, None)
-            self.mints[key] += 1
+        self._tokens[key] = token
+        self._refused.pop(key, None)
+        self.mints[key] += 1  # a statistic: callers mint under the key's mint lock
 
     def invalidate(self, key: TokenKey, token: IssuedToken | None = None) -> None:
         """Drop ``key``'s credential, but only if it is still ``token``.
 
-        A 401 on an old token must not evict the fresh one another thread has just minted.
+        A 401 on an old token must not evict the fresh one another caller has just minted. Should a mint
+        land between the comparison and the removal (threads only), the fresh credential is dropped and
+        the next call mints once more: a wasted login, never a wrong credential.
 
         :param key: the cache key.
         :param token: the credential that was refused; ``None`` drops whatever is cached.
         """
-        with self._lock:
-            current = self._tokens.get(key)
-            if current is not None and (token is None or current.token == token.token):
-                del self._tokens[key]
+        current = self._tokens.get(key)
+        if current is not None and (token is None or current.token == token.token):
+            self._tokens.pop(key, None)
 
     def refuse(self, key: TokenKey, digest: str, error: TealiumApiError, now: float | None = None) -> None:
         """Remember that logging in for ``key`` with the secret of ``digest`` was refused with ``error``.
@@ -165,8 +169,7 @@ class TokenCache:
         :param now: the current epoch time (default: now).
         """
         now = time.time() if now is None else now
-        with self._lock:
-            self._refused[key] = RefusedMint.of(digest, error, now, self.refusal_ttl)
+        self._refused[key] = RefusedMint.of(digest, error, now, self.refusal_ttl)
 
     def refusal(self, key: TokenKey, digest: str, now: float | None = None) -> TealiumApiError | None:
         """The error to raise instead of logging in, if this very secret was refused for ``key`` lately.
@@ -176,22 +179,22 @@ class TokenCache:
         :param now: the current epoch time (default: now).
         """
         now = time.time() if now is None else now
-        with self._lock:
-            refused = self._refused.get(key)
-            if refused is not None and now >= refused.until:
-                del self._refused[key]
-                refused = None
+        refused = self._refused.get(key)
+        if refused is not None and now >= refused.until:
+            if self._refused.get(key) is refused:
+                self._refused.pop(key, None)
+            refused = None
         if refused is None or not hmac.compare_digest(refused.digest, digest):
             return None
         return refused.error(now)
 
     def thread_lock(self, key: TokenKey) -> threading.Lock:
-        """The lock that serialises minting ``key`` across threads.
+        """The lock that serialises minting ``key`` across threads (sync callers only).
 
         :param key: the cache key.
         """
-        with self._lock:
-            return self._thread_locks.setdefault(key, threading.Lock())
+        # setdefault is atomic: two threads asking at once get the same lock.
+        return self._thread_locks.setdefault(key, threading.Lock())
 
     def loop_lock(self, key: TokenKey) -> asyncio.Lock:
         """The lock that serialises minting ``key`` within the running event loop.
@@ -199,16 +202,16 @@ class TokenCache:
         :param key: the cache key.
         """
         loop = asyncio.get_running_loop()
-        with self._lock:
+        locks = self._loop_locks.get(loop)
+        if locks is None:
             locks = self._loop_locks.setdefault(loop, {})
-            return locks.setdefault(key, asyncio.Lock())
+        return locks.setdefault(key, asyncio.Lock())
 
     def clear(self) -> None:
         """Forget every credential, refused login and counter (tests; a key rotation)."""
-        with self._lock:
-            self._tokens.clear()
-            self._refused.clear()
-            self.mints.clear()
+        self._tokens.clear()
+        self._refused.clear()
+        self.mints.clear()
 
 
 TOKEN_CACHE = TokenCache()

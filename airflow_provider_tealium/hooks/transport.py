@@ -1,19 +1,15 @@
-"""The one request loop, in a sync and an async flavour; everything but the I/O is shared.
+"""What the sync and the async request loops share: the decision after each attempt, errors, reporting.
 
-A hook supplies its settings and credentials through a handful of methods (:class:`CredentialSource`);
-the loops send, read the answer, and follow :mod:`airflow_provider_tealium.api.retry`'s decisions.
-The Tealium hooks and the IQM hooks both use them.
+The loops themselves live in :mod:`~airflow_provider_tealium.hooks.transport_sync` (``requests``) and
+:mod:`~airflow_provider_tealium.hooks.transport_async` (``httpx``), so a trigger, which only needs the
+async loop, never imports ``requests``: a fresh triggerer would pay for it on its event loop. Only the
+I/O differs between the two loops; every decision they make is taken here or in
+:mod:`airflow_provider_tealium.api.retry`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any, Protocol
-
-import httpx
-import requests
-from urllib3.exceptions import NewConnectionError
 
 from airflow_provider_tealium.api.errors import error_from_response
 from airflow_provider_tealium.api.request import ApiRequest, ApiResponse, TokenFamily
@@ -43,30 +39,6 @@ class Credential(Protocol):
     @property
     def params(self) -> tuple[tuple[str, str], ...]:
         """Query parameters that carry the credential."""
-
-
-def requests_failure(exc: requests.RequestException) -> FailureKind:
-    """Whether a ``requests`` failure may have reached the server.
-
-    :param exc: the exception.
-    """
-    if isinstance(exc, requests.ConnectTimeout):
-        return FailureKind.NOT_SENT
-    if isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.ReadTimeout):
-        reason = getattr(exc.args[0], "reason", None) if exc.args else None
-        if isinstance(reason, NewConnectionError):
-            return FailureKind.NOT_SENT
-    return FailureKind.MAYBE_SENT
-
-
-def httpx_failure(exc: httpx.TransportError) -> FailureKind:
-    """Whether an ``httpx`` failure may have reached the server.
-
-    :param exc: the exception.
-    """
-    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
-        return FailureKind.NOT_SENT
-    return FailureKind.MAYBE_SENT
 
 
 def no_answer_error(
@@ -103,7 +75,7 @@ def answer_from(status: int, headers: Any, content: bytes) -> ApiResponse:
     return ApiResponse(status, {k.lower(): v for k, v in headers.items()}, content)
 
 
-class _LoopState:
+class LoopState:
     """Bookkeeping of one call across its attempts."""
 
     def __init__(self) -> None:
@@ -129,7 +101,7 @@ class _LoopState:
         )
 
 
-class _TransportBase:
+class TransportBase:
     """The methods a hook provides to the loops, and the loops' shared reporting."""
 
     log: Any
@@ -149,7 +121,7 @@ class _TransportBase:
 
     def _after_attempt(
         self,
-        state: _LoopState,
+        state: LoopState,
         policy: RetryPolicy,
         request: ApiRequest,
         outcome: ApiResponse | tuple[FailureKind, str],
@@ -173,7 +145,7 @@ class _TransportBase:
         return decision
 
     def _log_retry(
-        self, request: ApiRequest, decision: Decision, state: _LoopState, policy: RetryPolicy
+        self, request: ApiRequest, decision: Decision, state: LoopState, policy: RetryPolicy
     ) -> None:
         self.log.warning(
             "%s: %s; retry %d/%d in %.1f s",
@@ -183,150 +155,3 @@ class _TransportBase:
             policy.max_retries,
             decision.delay,
         )
-
-
-class SyncTransport(_TransportBase):
-    """The sync loop (``requests``). Subclasses implement the ``_transport_*`` methods."""
-
-    def _transport_policy(self) -> RetryPolicy:
-        raise NotImplementedError
-
-    def _transport_session(self) -> requests.Session:
-        raise NotImplementedError
-
-    def _transport_credential(self, request: ApiRequest, scope: Any) -> Credential | None:
-        """The credential for ``request`` (``None`` for authentication calls)."""
-        raise NotImplementedError
-
-    def _transport_invalidate(self, request: ApiRequest, scope: Any, credential: Credential | None) -> None:
-        """Drop a refused credential."""
-        raise NotImplementedError
-
-    def _transport_compose(
-        self, request: ApiRequest, credential: Credential | None
-    ) -> tuple[str, dict[str, str], tuple[tuple[str, str], ...]]:
-        """URL, headers and query parameters of one attempt."""
-        raise NotImplementedError
-
-    def _transport_before_send(self, request: ApiRequest) -> None:
-        """Called before every attempt (a client-side rate limiter waits here)."""
-
-    def _transport_attempt(
-        self, session: requests.Session, request: ApiRequest, credential: Credential | None, timeout: float
-    ) -> ApiResponse | tuple[FailureKind, str]:
-        """Send once: the answer, or how the send failed and the failure's type name.
-
-        Everything that carries the credential (URL parameters, headers) lives in this frame only, and
-        the transport's exception is not kept: by the time the loop raises, no frame of the traceback
-        holds a secret, so a renderer that shows local variables (Airflow 3.0's does) cannot print one.
-        """
-        url, headers, params = self._transport_compose(request, credential)
-        body = request.form if request.form is not None else request.body_bytes()
-        try:
-            resp = session.request(
-                request.method, url, params=params, data=body, headers=headers, timeout=timeout
-            )
-        except requests.RequestException as exc:
-            return requests_failure(exc), type(exc).__name__
-        return answer_from(resp.status_code, resp.headers, resp.content)
-
-    def _transport_send(self, request: ApiRequest, scope: Any = None) -> ApiResponse:
-        """Send ``request`` until it succeeds, fails for good, or retries run out.
-
-        :param request: the call.
-        :param scope: what the credential depends on (the hook's business, e.g. account and profile).
-        """
-        policy = self._transport_policy()
-        session = self._transport_session()
-        state = _LoopState()
-        while True:
-            credential = self._transport_credential(request, scope)
-            self._transport_before_send(request)
-            state.attempts += 1
-            outcome = self._transport_attempt(session, request, credential, policy.timeout)
-            decision = self._after_attempt(state, policy, request, outcome)
-            if isinstance(decision, TealiumApiError):
-                raise decision
-            if decision.step is Step.RETURN and isinstance(outcome, ApiResponse):
-                return outcome
-            if decision.step is Step.REFRESH:
-                self.log.info("%s: %s", request.description, decision.reason)
-                self._transport_invalidate(request, scope, credential)
-                state.refreshed = True
-                continue
-            state.retries += 1
-            self._log_retry(request, decision, state, policy)
-            time.sleep(decision.delay)
-
-
-class AsyncTransport(_TransportBase):
-    """The async loop (``httpx``), never blocking the event loop. Subclasses implement ``_atransport_*``."""
-
-    async def _atransport_policy(self) -> RetryPolicy:
-        raise NotImplementedError
-
-    async def _atransport_client(self) -> httpx.AsyncClient:
-        raise NotImplementedError
-
-    async def _atransport_credential(self, request: ApiRequest, scope: Any) -> Credential | None:
-        raise NotImplementedError
-
-    async def _atransport_invalidate(
-        self, request: ApiRequest, scope: Any, credential: Credential | None
-    ) -> None:
-        raise NotImplementedError
-
-    async def _atransport_compose(
-        self, request: ApiRequest, credential: Credential | None
-    ) -> tuple[str, dict[str, str], tuple[tuple[str, str], ...]]:
-        raise NotImplementedError
-
-    async def _atransport_before_send(self, request: ApiRequest) -> None:
-        """Called before every attempt (a client-side rate limiter waits here)."""
-
-    async def _atransport_attempt(
-        self, client: httpx.AsyncClient, request: ApiRequest, credential: Credential | None, timeout: float
-    ) -> ApiResponse | tuple[FailureKind, str]:
-        """Async twin of :meth:`SyncTransport._transport_attempt` (secrets stay in this frame)."""
-        url, headers, params = await self._atransport_compose(request, credential)
-        try:
-            resp = await client.request(
-                request.method,
-                url,
-                params=params,
-                data=request.form,
-                content=None if request.form is not None else request.body_bytes(),
-                headers=headers,
-                timeout=timeout,
-            )
-        except httpx.TransportError as exc:
-            return httpx_failure(exc), type(exc).__name__
-        return answer_from(resp.status_code, resp.headers, resp.content)
-
-    async def _atransport_send(self, request: ApiRequest, scope: Any = None) -> ApiResponse:
-        """Async twin of :meth:`SyncTransport._transport_send`.
-
-        :param request: the call.
-        :param scope: what the credential depends on.
-        """
-        policy = await self._atransport_policy()
-        client = await self._atransport_client()
-        state = _LoopState()
-        while True:
-            credential = await self._atransport_credential(request, scope)
-            await self._atransport_before_send(request)
-            state.attempts += 1
-            outcome = await self._atransport_attempt(client, request, credential, policy.timeout)
-            decision = self._after_attempt(state, policy, request, outcome)
-            if isinstance(decision, TealiumApiError):
-                raise decision
-            if decision.step is Step.RETURN and isinstance(outcome, ApiResponse):
-                return outcome
-            if decision.step is Step.REFRESH:
-                self.log.info("%s: %s", request.description, decision.reason)
-                await self._atransport_invalidate(request, scope, credential)
-                state.refreshed = True
-                continue
-            state.retries += 1
-            self._log_retry(request, decision, state, policy)
-            await asyncio.sleep(decision.delay)

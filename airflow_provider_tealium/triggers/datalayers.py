@@ -14,10 +14,10 @@ from airflow_provider_tealium.api import datalayers as dle
 from airflow_provider_tealium.api.config import DEFAULT_CONN_ID
 from airflow_provider_tealium.api.defaults import DLE_BATCH_WINDOW, DLE_PER_ID_THRESHOLD
 from airflow_provider_tealium.exceptions import TealiumError
+from airflow_provider_tealium.hooks.tealium_async import TealiumAsyncHook
 from airflow_provider_tealium.triggers.landing import LandingPoller, shared_landing_reads
 
 if TYPE_CHECKING:
-    from airflow_provider_tealium.hooks.tealium import TealiumAsyncHook
     from airflow_provider_tealium.triggers.landing import SharedLandingReads
 
 DEFAULT_PER_ID_THRESHOLD = DLE_PER_ID_THRESHOLD
@@ -143,8 +143,6 @@ class TealiumDataLayerTrigger(BaseTrigger):
         yield TriggerEvent(await self._wait())
 
     async def _wait(self) -> dict[str, Any]:
-        from airflow_provider_tealium.hooks.tealium import TealiumAsyncHook
-
         poller = self._poller()
         async with (
             TealiumAsyncHook(self.tealium_conn_id, **self.hook_params) as hook,

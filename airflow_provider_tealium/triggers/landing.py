@@ -20,9 +20,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_tealium.api import datalayers as dle
+from airflow_provider_tealium.hooks.tealium_async import TealiumAsyncHook
 
 if TYPE_CHECKING:
-    from airflow_provider_tealium.hooks.tealium import TealiumAsyncHook, TealiumHook
+    from airflow_provider_tealium.hooks.tealium import TealiumHook
 
 
 @dataclass
@@ -365,8 +366,6 @@ async def shared_landing_reads(
     :param key: what must be equal for waits to share reads: connection, hook settings, account,
         profile, file kind.
     """
-    from airflow_provider_tealium.hooks.tealium import TealiumAsyncHook
-
     config = await hook.aconfig()
     groups = _SHARED.setdefault(asyncio.get_running_loop(), {})
     shared = groups.get(key)

@@ -10,6 +10,8 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_tealium.api.config import DEFAULT_CONN_ID
+from airflow_provider_tealium.exceptions import TealiumError
+from airflow_provider_tealium.hooks.tealium_async import TealiumAsyncHook
 
 
 class TealiumPublishTrigger(BaseTrigger):
@@ -101,9 +103,6 @@ class TealiumPublishTrigger(BaseTrigger):
         yield await self._wait()
 
     async def _wait(self) -> TriggerEvent:
-        from airflow_provider_tealium.exceptions import TealiumError
-        from airflow_provider_tealium.hooks.tealium import TealiumAsyncHook
-
         try:
             async with TealiumAsyncHook(
                 self.tealium_conn_id, account=self.account, profile=self.profile, **self.retry

@@ -9,7 +9,10 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_tealium.api import revisions as rev
 from airflow_provider_tealium.api.config import DEFAULT_CONN_ID
+from airflow_provider_tealium.exceptions import TealiumError
+from airflow_provider_tealium.hooks.tealium_async import TealiumAsyncHook
 
 
 class TealiumRevisionTrigger(BaseTrigger):
@@ -82,10 +85,6 @@ class TealiumRevisionTrigger(BaseTrigger):
         yield TriggerEvent(await self._wait())
 
     async def _wait(self) -> dict[str, Any]:
-        from airflow_provider_tealium.api import revisions as rev
-        from airflow_provider_tealium.exceptions import TealiumError
-        from airflow_provider_tealium.hooks.tealium import TealiumAsyncHook
-
         seen: set[str] = set()
         try:
             baseline = rev.parse_baseline(self.baseline)

@@ -11,7 +11,7 @@ from typing import Any
 import pendulum
 import pytest
 
-from airflow_provider_tealium.hooks import tealium as tealium_hooks
+from airflow_provider_tealium.hooks import tealium_async as tealium_hooks
 from airflow_provider_tealium.hooks.tealium import TealiumHook
 from airflow_provider_tealium.testing.emulator import TealiumEmulator
 from airflow_provider_tealium.testing.emulator.routes_datalayers import store

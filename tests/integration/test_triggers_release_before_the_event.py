@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 from airflow.triggers.base import BaseTrigger
 
-from airflow_provider_tealium.hooks import tealium as tealium_hooks
+from airflow_provider_tealium.hooks import tealium_async as tealium_hooks
 from airflow_provider_tealium.testing.emulator import TealiumEmulator
 from airflow_provider_tealium.triggers.datalayers import TealiumDataLayerTrigger
 from airflow_provider_tealium.triggers.publish import TealiumPublishTrigger

@@ -1,0 +1,97 @@
+"""The async request loop (``httpx``), for triggers: it never blocks the event loop and never imports
+``requests``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+from airflow_provider_tealium.api.request import ApiRequest, ApiResponse
+from airflow_provider_tealium.api.retry import FailureKind, RetryPolicy, Step
+from airflow_provider_tealium.exceptions import TealiumApiError
+from airflow_provider_tealium.hooks.transport import Credential, LoopState, TransportBase, answer_from
+
+
+def httpx_failure(exc: httpx.TransportError) -> FailureKind:
+    """Whether an ``httpx`` failure may have reached the server.
+
+    :param exc: the exception.
+    """
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return FailureKind.NOT_SENT
+    return FailureKind.MAYBE_SENT
+
+
+class AsyncTransport(TransportBase):
+    """The async loop (``httpx``), never blocking the event loop. Subclasses implement ``_atransport_*``."""
+
+    async def _atransport_policy(self) -> RetryPolicy:
+        raise NotImplementedError
+
+    async def _atransport_client(self) -> httpx.AsyncClient:
+        raise NotImplementedError
+
+    async def _atransport_credential(self, request: ApiRequest, scope: Any) -> Credential | None:
+        raise NotImplementedError
+
+    async def _atransport_invalidate(
+        self, request: ApiRequest, scope: Any, credential: Credential | None
+    ) -> None:
+        raise NotImplementedError
+
+    async def _atransport_compose(
+        self, request: ApiRequest, credential: Credential | None
+    ) -> tuple[str, dict[str, str], tuple[tuple[str, str], ...]]:
+        raise NotImplementedError
+
+    async def _atransport_before_send(self, request: ApiRequest) -> None:
+        """Called before every attempt (a client-side rate limiter waits here)."""
+
+    async def _atransport_attempt(
+        self, client: httpx.AsyncClient, request: ApiRequest, credential: Credential | None, timeout: float
+    ) -> ApiResponse | tuple[FailureKind, str]:
+        """Async twin of :meth:`SyncTransport._transport_attempt` (secrets stay in this frame)."""
+        url, headers, params = await self._atransport_compose(request, credential)
+        try:
+            resp = await client.request(
+                request.method,
+                url,
+                params=params,
+                data=request.form,
+                content=None if request.form is not None else request.body_bytes(),
+                headers=headers,
+                timeout=timeout,
+            )
+        except httpx.TransportError as exc:
+            return httpx_failure(exc), type(exc).__name__
+        return answer_from(resp.status_code, resp.headers, resp.content)
+
+    async def _atransport_send(self, request: ApiRequest, scope: Any = None) -> ApiResponse:
+        """Async twin of :meth:`SyncTransport._transport_send`.
+
+        :param request: the call.
+        :param scope: what the credential depends on.
+        """
+        policy = await self._atransport_policy()
+        client = await self._atransport_client()
+        state = LoopState()
+        while True:
+            credential = await self._atransport_credential(request, scope)
+            await self._atransport_before_send(request)
+            state.attempts += 1
+            outcome = await self._atransport_attempt(client, request, credential, policy.timeout)
+            decision = self._after_attempt(state, policy, request, outcome)
+            if isinstance(decision, TealiumApiError):
+                raise decision
+            if decision.step is Step.RETURN and isinstance(outcome, ApiResponse):
+                return outcome
+            if decision.step is Step.REFRESH:
+                self.log.info("%s: %s", request.description, decision.reason)
+                await self._atransport_invalidate(request, scope, credential)
+                state.refreshed = True
+                continue
+            state.retries += 1
+            self._log_retry(request, decision, state, policy)
+            await asyncio.sleep(decision.delay)
