@@ -156,8 +156,8 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": _by_integration("sensors", ("publish", "datalayers", "revisions")),
         "triggers": _by_integration("triggers", ("publish", "datalayers", "revisions")),
         "extra-links": [
-            f"{_PACKAGE}.operators.profiles.TealiumProfileLink",
-            f"{_PACKAGE}.operators.datalayers.TealiumDataLayerLink",
+            f"{_PACKAGE}.links.TealiumProfileLink",
+            f"{_PACKAGE}.links.TealiumDataLayerLink",
         ],
         "connection-types": [_TEALIUM_CONNECTION, _IQM_CONNECTION],
     }

@@ -1,4 +1,4 @@
-"""A daily IQM campaign performance report for yesterday, written to a CSV file.
+"""A daily IQM campaign performance report for the day before the run, written to a CSV file.
 
 Run it against the local emulator with ``make demo DAG=example_iqm_campaign_report`` or in your own
 Airflow after creating the ``iqm_default`` connection. The output folder defaults to the system's
@@ -17,6 +17,10 @@ from airflow.sdk import dag
 from airflow_provider_tealium.operators.iqm import IQMRunReportOperator
 
 OUTPUT_DIR = os.environ.get("IQM_REPORT_DIR", os.path.join(tempfile.gettempdir(), "iqm-reports"))
+# The day before the run is due: for a scheduled @daily run (and a backfilled one) that is the day of its
+# data interval, for a manual run it is yesterday. Built from ``dag_run.run_after``, which Airflow 3 sets
+# for every run; ``ds`` and the data interval are undefined in a run triggered without a logical date.
+REPORT_DAY = "{{ macros.ds_add(dag_run.run_after | ds, -1) }}"
 
 
 @dag(
@@ -30,16 +34,16 @@ def example_iqm_campaign_report() -> None:
     IQMRunReportOperator(
         task_id="campaign_performance",
         report={
-            "reportName": "Campaign performance {{ macros.ds_add(ds, -1) }}",
+            "reportName": "Campaign performance " + REPORT_DAY,
             "dimensions": [{"filter": "campaign"}],
             "columns": ["impressions", "clicks", "CTR", "spent", "eCPM"],
-            # Yesterday, whole day: a date without a time is the day's start, or its end for endDate.
-            "startDate": "{{ macros.ds_add(ds, -1) }}",
-            "endDate": "{{ macros.ds_add(ds, -1) }}",
+            # The whole day: a date without a time is the day's start, or its end for endDate.
+            "startDate": REPORT_DAY,
+            "endDate": REPORT_DAY,
             "requestType": "daily",
             "timezoneName": "UTC",
         },
-        output_path=OUTPUT_DIR + "/campaign_performance_{{ macros.ds_add(ds, -1) }}.csv",
+        output_path=OUTPUT_DIR + "/campaign_performance_" + REPORT_DAY + ".csv",
         output_format="csv",
     )
 

@@ -18,6 +18,10 @@ from airflow_provider_tealium.operators.publish import TealiumPublishOperator
 from airflow_provider_tealium.sensors.publish import TealiumPublishSensor
 
 SPEC = "tealium_release_spec.yaml"
+# The run's date, for titles. Not ``{{ ds }}``: Airflow 3 runs triggered from the UI, CLI or REST API
+# without a logical date have no ``ds`` (nor a data interval), while ``dag_run.run_after`` is set for
+# every run: scheduled, manual with or without a logical date, and backfills.
+RUN_DAY = "{{ dag_run.run_after | ds }}"
 
 
 @dag(
@@ -32,14 +36,14 @@ def example_tealium_release() -> None:
         task_id="sync_profile",
         desired_state=SPEC,
         notes="Release {{ run_id }}: load rules and variables from " + SPEC,
-        version_title="Release {{ ds }}",
+        version_title="Release " + RUN_DAY,
     )
     version = "{{ ti.xcom_pull(task_ids='sync_profile')['version_id'] }}"
     publish_dev = TealiumPublishOperator(
         task_id="publish_dev",
         targets=["dev"],
         version_id=version,
-        title="Release {{ ds }} to dev",
+        title="Release " + RUN_DAY + " to dev",
         notes="{{ run_id }}",
     )
     wait_dev = TealiumPublishSensor(
@@ -53,7 +57,7 @@ def example_tealium_release() -> None:
         task_id="publish_prod",
         targets=["prod"],
         version_id=version,
-        title="Release {{ ds }} to prod",
+        title="Release " + RUN_DAY + " to prod",
         notes="{{ run_id }}",
     )
     wait_prod = TealiumPublishSensor(

@@ -253,6 +253,44 @@ class PublishStatus:
         return ", ".join(f"{t}={s.value}" for t, s in sorted(self.targets.items())) or "(no targets)"
 
 
+def published_result(
+    publish_id: str,
+    account: str,
+    profile: str,
+    target_states: Mapping[str, str],
+    *,
+    version_id: str | None = None,
+    requested_at: str | None = None,
+) -> dict[str, Any]:
+    """The result of a finished publish wait: one shape for the operator and the sensor, polled in the
+    worker or in the triggerer.
+
+    ``{"publish_id", "account", "profile", "targets", "target_states", "state": "published"}``, plus
+    ``version_id`` and ``requested_at`` when known (never a guess: a wrong ``requested_at`` would be a
+    wrong baseline for a revision sensor).
+
+    :param publish_id: the publish.
+    :param account: the account.
+    :param profile: the profile.
+    :param target_states: target -> state, as the last status poll read them.
+    :param version_id: the version published, when the waiting task knows it.
+    :param requested_at: when the publish was requested (ISO 8601 UTC), when known.
+    """
+    result: dict[str, Any] = {
+        "publish_id": publish_id,
+        "account": account,
+        "profile": profile,
+        "targets": list(target_states),
+        "target_states": dict(target_states),
+        "state": "published",
+    }
+    if version_id:
+        result["version_id"] = version_id
+    if requested_at:
+        result["requested_at"] = requested_at
+    return result
+
+
 def _state(value: Any, request: ApiRequest | None) -> PublishState:
     try:
         return PublishState(str(value).lower())

@@ -6,35 +6,18 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator, BaseOperatorLink
+from airflow.sdk import BaseOperator
 
 from airflow_provider_tealium.api.defaults import DLE_REQUESTS_PER_SECOND
 from airflow_provider_tealium.api.defaults import TEALIUM_CONN_ID as DEFAULT_CONN_ID
 from airflow_provider_tealium.exceptions import TealiumError, TealiumValidationError
+from airflow_provider_tealium.links import TealiumDataLayerLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-    from airflow.sdk.types import TaskInstanceKey
 
     from airflow_provider_tealium.hooks.rate_limit import TokenBucket
     from airflow_provider_tealium.hooks.tealium import TealiumHook
-
-
-class TealiumDataLayerLink(BaseOperatorLink):
-    """Link to the published data layer on Tealium's CDN (``https://tags.tiqcdn.com/dle/...``).
-
-    For a bulk upload it points at the first data layer that landed.
-    """
-
-    name = "Tealium data layer"
-
-    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        """The URL the operator recorded while running (empty before it ran or when nothing landed).
-
-        :param operator: the operator.
-        :param ti_key: the task instance.
-        """
-        return str(getattr(operator, "published_url", "") or "")
 
 
 class _DataLayerOperatorBase(BaseOperator):
@@ -159,7 +142,6 @@ class TealiumUploadDataLayerOperator(_DataLayerOperatorBase):
         self.only_ids = only_ids
         self.retry_failed_from = retry_failed_from
         self.progress_interval = progress_interval
-        self.published_url = ""
 
     def _source(self) -> Any:
         single = self.datalayer_id is not None or self.data is not None
@@ -238,7 +220,9 @@ class TealiumUploadDataLayerOperator(_DataLayerOperatorBase):
             self._push_partial(context, uploader.partial)
             raise
         if result["landed"]:
-            self.published_url = dle.cdn_url(account, profile, result["landed"][0], self.file_type)
+            TealiumDataLayerLink().persist(
+                context, dle.cdn_url(account, profile, result["landed"][0], self.file_type)
+            )
         self.log.info("%d landed, %d failed", len(result["landed"]), len(result["failed"]))
         if result["failed"]:
             # Pushed before failing, so a rerun can take exactly the failed ids from it.

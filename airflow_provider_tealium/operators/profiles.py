@@ -11,14 +11,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator, BaseOperatorLink
+from airflow.sdk import BaseOperator
 
 from airflow_provider_tealium.api.arguments import check_unless_templated, flag_arg, seconds_arg
 from airflow_provider_tealium.api.defaults import TEALIUM_CONN_ID as DEFAULT_CONN_ID
+from airflow_provider_tealium.links import TealiumProfileLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
-    from airflow.sdk.types import TaskInstanceKey
 
     from airflow_provider_tealium.api.profiles import Operation, ProfileVersion
     from airflow_provider_tealium.hooks.tealium import TealiumHook
@@ -34,31 +34,6 @@ def utc_now_iso() -> str:
     """The current time as an ISO 8601 UTC string (``2026-01-01T12:00:00.123456+00:00``), the form
     results carry so a downstream sensor can use them as a baseline."""
     return datetime.now(timezone.utc).isoformat()
-
-
-class TealiumProfileLink(BaseOperatorLink):
-    """Opens the task's profile in the Tealium iQ user interface."""
-
-    name = "Tealium iQ profile"
-
-    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        """The profile's URL, from the account and profile the task resolved (or its arguments).
-
-        :param operator: the task.
-        :param ti_key: the task instance.
-        """
-        from urllib.parse import quote
-
-        from airflow_provider_tealium.api.profiles import PROFILE_UI_URL
-
-        resolved = getattr(operator, "resolved_profile", None)
-        account, profile = resolved or (
-            getattr(operator, "account", None),
-            getattr(operator, "profile", None),
-        )
-        if not account or not profile:
-            return ""
-        return PROFILE_UI_URL.format(account=quote(account, safe=""), profile=quote(profile, safe=""))
 
 
 class TealiumProfileBaseOperator(BaseOperator):
@@ -84,7 +59,6 @@ class TealiumProfileBaseOperator(BaseOperator):
         self.tealium_conn_id = tealium_conn_id
         self.account = account
         self.profile = profile
-        self.resolved_profile: tuple[str, str] | None = None
 
     @cached_property
     def hook(self) -> TealiumHook:
@@ -93,9 +67,11 @@ class TealiumProfileBaseOperator(BaseOperator):
 
         return TealiumHook(self.tealium_conn_id, account=self.account, profile=self.profile)
 
-    def _resolve(self) -> tuple[str, str]:
-        self.resolved_profile = self.hook.account_profile(self.account, self.profile)
-        return self.resolved_profile
+    def _resolve(self, context: Context) -> tuple[str, str]:
+        """The account and profile the task works on; stores the task's link to them."""
+        account, profile = self.hook.account_profile(self.account, self.profile)
+        TealiumProfileLink().persist_profile(context, account, profile)
+        return account, profile
 
 
 class TealiumGetProfileOperator(TealiumProfileBaseOperator):
@@ -135,7 +111,7 @@ class TealiumGetProfileOperator(TealiumProfileBaseOperator):
         """Read the profile."""
         from airflow_provider_tealium.api.profiles import parse_version
 
-        account, profile = self._resolve()
+        account, profile = self._resolve(context)
         data = self.hook.get_profile(
             account, profile, includes=self.includes, publish_version=self.publish_version or None
         )
@@ -259,7 +235,7 @@ class _ProfileWriter(TealiumProfileBaseOperator):
         # All rules, before anything is sent, on the user's own notes: with the marker appended, empty
         # notes would pass.
         validated = validate_patch(body)
-        account, profile = self._resolve()
+        account, profile = self._resolve(context)
         token = run_token(context)
         send = dict(validated.body, notes=f"{validated.body['notes'].strip()} [{token}]")
         # Logged once here, not by the hook: the same body may be sent several times (lock, lost answer).
@@ -486,7 +462,7 @@ class TealiumSyncProfileOperator(_ProfileWriter):
         self._render_lock_args()
         spec, where = self._load_spec(context)
         desired = parse_desired_state(spec, where)
-        account, profile = self._resolve()
+        account, profile = self._resolve(context)
         sections = [s for s, kind in SPEC_SECTIONS.items() if kind in desired]
         current = self.hook.get_profile(account, profile, includes=[*sections, "versionIds"])
         plan = plan_sync(current, desired, prune=self.prune)

@@ -94,7 +94,7 @@ class TealiumPublishOperator(TealiumProfileBaseOperator):
         self.wait_for_completion = flag_arg(self.wait_for_completion, "wait_for_completion")
         self.poll_interval = validate_poll_interval(self.poll_interval)
         self.timeout_seconds = _timeout_arg(self.timeout_seconds, "timeout_seconds")
-        account, profile = self._resolve()
+        account, profile = self._resolve(context)
         ti = context.get("ti")
         default_title = (
             f"Airflow {getattr(ti, 'dag_id', self.dag_id)}.{self.task_id} {getattr(ti, 'run_id', '')}"
@@ -151,6 +151,7 @@ class TealiumPublishOperator(TealiumProfileBaseOperator):
         return self._wait(result)
 
     def _wait(self, result: dict[str, Any]) -> dict[str, Any]:
+        from airflow_provider_tealium.api.publish import published_result
         from airflow_provider_tealium.exceptions import TealiumError
         from airflow_provider_tealium.sensors.publish import fail_now
 
@@ -164,7 +165,14 @@ class TealiumPublishOperator(TealiumProfileBaseOperator):
                     f"Publish {result['publish_id']} stopped for {', '.join(status.stopped)} ({status.summary()})"
                 )
             if status.done:
-                return {**result, "state": "published", "target_states": status.to_dict()["targets"]}
+                return published_result(
+                    result["publish_id"],
+                    result["account"],
+                    result["profile"],
+                    status.to_dict()["targets"],
+                    version_id=result["version_id"],
+                    requested_at=result["requested_at"],
+                )
             if time.monotonic() + self.poll_interval > deadline:
                 raise TealiumError(
                     f"Publish {result['publish_id']} not finished after {self.timeout_seconds:g} s ({status.summary()})"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_tealium.api.defaults import TEALIUM_CONN_ID as DEFAULT_CONN_ID
-from airflow_provider_tealium.operators.profiles import TealiumProfileLink
+from airflow_provider_tealium.links import TealiumProfileLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -76,23 +76,19 @@ def handle_publish_event(event: dict[str, Any]) -> dict[str, Any]:
 
     :param event: the event payload.
     """
+    from airflow_provider_tealium.api.publish import published_result
     from airflow_provider_tealium.exceptions import TealiumError
 
     status = event.get("status")
     if status == "success":
-        result = {
-            "publish_id": event["publish_id"],
-            "account": event.get("account"),
-            "profile": event.get("profile"),
-            "version_id": event.get("version_id"),
-            "targets": event.get("targets"),
-            "state": "published",
-            "target_states": event.get("target_states", {}),
-        }
-        # Only when the publish's request time is known: a guess would be a wrong baseline.
-        if event.get("requested_at"):
-            result["requested_at"] = event["requested_at"]
-        return result
+        return published_result(
+            str(event["publish_id"]),
+            str(event.get("account")),
+            str(event.get("profile")),
+            event.get("target_states") or {},
+            version_id=event.get("version_id"),
+            requested_at=event.get("requested_at"),
+        )
     if event.get("reason") == "stopped":
         raise fail_now(str(event["message"]))
     raise TealiumError(str(event.get("message") or f"publish wait ended with {status!r}"))
@@ -140,7 +136,6 @@ class TealiumPublishSensor(BaseSensorOperator):
         self.account = account
         self.profile = profile
         self.deferrable = deferrable
-        self.resolved_profile: tuple[str, str] | None = None
 
     @cached_property
     def hook(self) -> TealiumHook:
@@ -154,10 +149,18 @@ class TealiumPublishSensor(BaseSensorOperator):
         publish_id, targets, requested_at = read_publish(self.publish_id)
         return publish_id, list(self.targets or targets or []), requested_at
 
+    def _resolve(self, context: Context) -> tuple[str, str]:
+        """The account and profile polled; stores the task's link to them (before any deferral)."""
+        account, profile = self.hook.account_profile(self.account, self.profile)
+        TealiumProfileLink().persist_profile(context, account, profile)
+        return account, profile
+
     def poke(self, context: Context) -> PokeReturnValue | bool:
         """One status poll."""
+        from airflow_provider_tealium.api.publish import published_result
+
         publish_id, targets, requested_at = self._publish()
-        account, profile = self.resolved_profile = self.hook.account_profile(self.account, self.profile)
+        account, profile = self._resolve(context)
         status = self.hook.get_publish_status(publish_id, account, profile, targets)
         if status.stopped:
             raise fail_now(
@@ -166,17 +169,10 @@ class TealiumPublishSensor(BaseSensorOperator):
         self.log.info("Publish %s: %s", publish_id, status.summary())
         if not status.done:
             return False
-        result: dict[str, Any] = {
-            "publish_id": publish_id,
-            "account": account,
-            "profile": profile,
-            "targets": list(status.targets),
-            "state": "published",
-            "target_states": status.to_dict()["targets"],
-        }
-        if requested_at:
-            result["requested_at"] = requested_at
-        return PokeReturnValue(True, xcom_value=result)
+        states = status.to_dict()["targets"]
+        return PokeReturnValue(
+            True, xcom_value=published_result(publish_id, account, profile, states, requested_at=requested_at)
+        )
 
     def execute(self, context: Context) -> Any:
         """Poll here, or defer to the triggerer."""
@@ -185,7 +181,7 @@ class TealiumPublishSensor(BaseSensorOperator):
         from airflow_provider_tealium.triggers.publish import TealiumPublishTrigger
 
         publish_id, targets, requested_at = self._publish()
-        account, profile = self.resolved_profile = self.hook.account_profile(self.account, self.profile)
+        account, profile = self._resolve(context)
         timeout = self.timeout.total_seconds() if isinstance(self.timeout, timedelta) else float(self.timeout)
         self.defer(
             trigger=TealiumPublishTrigger(

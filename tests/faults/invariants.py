@@ -18,6 +18,7 @@ from airflow_provider_tealium.testing.emulator import TealiumEmulator
 from airflow_provider_tealium.testing.emulator.routes_datalayers import store as dle_store
 from airflow_provider_tealium.testing.emulator.routes_iqm import iqm_state, report_rows
 from airflow_provider_tealium.testing.emulator.routes_profiles import store as profiles_store
+from tests.fakes import FakeTI
 
 ACCOUNT, PROFILE = "demo", "main"
 NO_DL_LOST = "no data layer lost"
@@ -43,23 +44,8 @@ def calls(emulator: TealiumEmulator, method: str, contains: str) -> int:
 
 def patch_context(dag_id: str = "faults", task_id: str = "patch", try_number: int = 1) -> dict[str, Any]:
     """The minimal context the profile writers read (the task instance names the version's marker)."""
-    ti = SimpleNamespace(
-        dag_id=dag_id, task_id=task_id, run_id="manual__faults", try_number=try_number, map_index=-1
-    )
+    ti = FakeTI(dag_id=dag_id, task_id=task_id, run_id="manual__faults", try_number=try_number)
     return {"ti": ti, "dag": SimpleNamespace(fileloc=None)}
-
-
-class FakeTI:
-    """Collects what the upload operator pushes to XCom (it pushes its result even when it fails)."""
-
-    def __init__(self) -> None:
-        self.xcom: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.xcom[key] = value
-
-    def xcom_pull(self, task_ids: str, key: str = "return_value") -> Any:
-        return self.xcom.get(key)
 
 
 # --- data layers -------------------------------------------------------------------------------

@@ -23,21 +23,10 @@ from airflow_provider_tealium.operators.datalayers import (
 )
 from airflow_provider_tealium.testing.emulator import TealiumEmulator
 from airflow_provider_tealium.testing.emulator.routes_datalayers import store
+from tests.fakes import FakeTI
 
 FAST: dict[str, Any] = {"backoff_base": 0.01, "backoff_max": 0.05}
 ITEM = "/v2/dle/accounts/demo/profiles/main/datalayers/{}"
-
-
-class FakeTI:
-    def __init__(self) -> None:
-        self.xcom: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        json.dumps(value)  # XCom values must be JSON-serialisable
-        self.xcom[key] = value
-
-    def xcom_pull(self, task_ids: str, key: str = "return_value") -> Any:
-        return self.xcom.get(key)
 
 
 def products(n: int, prefix: str = "sku") -> dict[str, dict[str, Any]]:
@@ -301,16 +290,20 @@ def test_single_upload_sets_the_published_link(tealium_connection: TealiumEmulat
     op = TealiumUploadDataLayerOperator(
         task_id="one", datalayer_id="home", data={"page": "home"}, file_type="json", mode="upsert", **FAST
     )
-    result = op.execute({"ti": FakeTI()})
+    ti = FakeTI()
+    result = op.execute({"ti": ti})
     assert result["landed"] == ["home"] and result["mode"] == "upsert"
-    link = TealiumDataLayerLink().get_link(op, ti_key=None)  # type: ignore[arg-type]
-    assert link == "https://tags.tiqcdn.com/dle/demo/main/home.json"
-    assert (
-        TealiumDataLayerLink().get_link(
-            TealiumUploadDataLayerOperator(task_id="x", datalayers={}), ti_key=None
-        )
-        == ""
-    )  # type: ignore[arg-type]
+    # Stored in the link's XCom while the task ran: that is what Airflow shows (and get_link reads).
+    assert ti.xcom[TealiumDataLayerLink().xcom_key] == "https://tags.tiqcdn.com/dle/demo/main/home.json"
+    # Nothing landed (the one upload is refused): no link is stored.
+    tealium_connection.faults.add(method="PUT", path="/v2/dle/*", status=400, times=10)
+    tealium_connection.faults.add(method="POST", path="/v2/dle/*", status=400, times=10)
+    none_landed = FakeTI()
+    with pytest.raises(TealiumError):
+        TealiumUploadDataLayerOperator(
+            task_id="x", datalayer_id="gone", data={"a": 1}, mode="upsert", **FAST
+        ).execute({"ti": none_landed})
+    assert TealiumDataLayerLink().xcom_key not in none_landed.xcom
 
 
 def test_one_or_many_not_both() -> None:

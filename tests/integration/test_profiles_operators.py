@@ -27,6 +27,7 @@ from airflow_provider_tealium.operators.profiles import (
 )
 from airflow_provider_tealium.testing.emulator import TealiumEmulator
 from airflow_provider_tealium.testing.emulator.routes_profiles import ProfilesStore, store
+from tests.fakes import FakeTI
 
 PROFILE_PATH = "/v3/tiq/accounts/demo/profiles/main"
 FAST_LOCK = {"lock_backoff": 0.05, "lock_backoff_max": 0.2}
@@ -59,9 +60,7 @@ def calls(emulator: TealiumEmulator, method: str, path: str = PROFILE_PATH) -> i
 
 
 def context(try_number: int = 1, fileloc: str | None = None) -> dict[str, Any]:
-    ti = SimpleNamespace(
-        dag_id="release", task_id="patch", run_id="manual__1", try_number=try_number, map_index=-1
-    )
+    ti = FakeTI(dag_id="release", task_id="patch", run_id="manual__1", try_number=try_number)
     return {"ti": ti, "dag": SimpleNamespace(fileloc=fileloc)}
 
 
@@ -119,7 +118,8 @@ def test_patch_saves_one_version_and_returns_it(emulator: TealiumEmulator) -> No
         version_title="Nightly",
     )
     started = datetime.now(timezone.utc)
-    result = op.execute(context())
+    ctx = context()
+    result = op.execute(ctx)
     stored = profiles(emulator).profiles[("demo", "main")]
     latest = stored.latest()
     assert len(stored.versions) == 2
@@ -139,10 +139,11 @@ def test_patch_saves_one_version_and_returns_it(emulator: TealiumEmulator) -> No
     assert latest.items[p.Kind.VARIABLE]["4"]["name"] == "order_id"
     assert latest.items[p.Kind.LOAD_RULE]["1"]["status"] == "inactive"
     assert calls(emulator, "PATCH") == 1
+    # Stored in the link's XCom while the task ran: that is what Airflow shows (and get_link reads).
     assert (
-        TealiumProfileLink().get_link(op, ti_key=None)
+        ctx["ti"].xcom[TealiumProfileLink().xcom_key]
         == "https://my.tealiumiq.com/tms?account=demo&profile=main"
-    )  # type: ignore[arg-type]
+    )
 
 
 def test_save_changes_the_latest_version_and_default_title(emulator: TealiumEmulator) -> None:

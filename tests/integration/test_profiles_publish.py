@@ -8,7 +8,6 @@ import logging
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -28,6 +27,7 @@ from airflow_provider_tealium.sensors.publish import TealiumPublishSensor
 from airflow_provider_tealium.testing.emulator import TealiumEmulator, revisions_store
 from airflow_provider_tealium.testing.emulator.routes_profiles import INITIAL_VERSION, ProfilesStore, store
 from airflow_provider_tealium.triggers.publish import TealiumPublishTrigger
+from tests.fakes import FakeTI
 
 
 @pytest.fixture
@@ -46,11 +46,7 @@ def profiles(emulator: TealiumEmulator) -> ProfilesStore:
 
 
 def context() -> dict[str, Any]:
-    return {
-        "ti": SimpleNamespace(
-            dag_id="release", task_id="publish", run_id="manual__1", try_number=1, map_index=-1
-        )
-    }
+    return {"ti": FakeTI(dag_id="release", task_id="publish", run_id="manual__1")}
 
 
 def run_trigger(trigger: TealiumPublishTrigger) -> list[dict[str, Any]]:
