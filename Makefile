@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-$(AIRFLOW_VERSION)
 CONSTRAINTS := $(wildcard .ci/constraints/airflow-$(AIRFLOW_VERSION).txt)
 DAG ?= example_tealium_release
 
-.PHONY: demo test test-min lint bench clean venv
+.PHONY: demo test test-deployment test-min lint bench clean venv
 
 venv: $(STAMP)
 
@@ -34,9 +34,15 @@ demo: $(STAMP)  ## Run an example DAG in real Airflow against the local emulator
 
 test: $(STAMP)  ## Run the whole test suite.
 	@# Unit and integration tests spread over the cores; the dag.test() suites (e2e, faults) run one
-	@# at a time, as Airflow 3.0's in-process dag.test() is not reliable when several run at once.
+	@# at a time, as Airflow 3.0's in-process dag.test() is not reliable when several run at once;
+	@# then the real-deployment suite.
 	$(BIN)/python -m pytest -q -n auto tests/unit tests/integration
 	$(BIN)/python -m pytest -q tests/e2e tests/faults
+	$(MAKE) test-deployment
+
+test-deployment: $(STAMP)  ## The real-deployment suite: PostgreSQL, api-server, scheduler, dag-processor, triggerer.
+	@bash tests/deployment/install-postgres.sh
+	$(BIN)/python -m pytest -q tests/deployment
 
 test-min:  ## The whole test suite on the lowest supported Airflow, in its own virtualenv.
 	$(MAKE) test AIRFLOW_VERSION=$(AIRFLOW_MIN_VERSION) VENV=.venv-airflow-$(AIRFLOW_MIN_VERSION)
@@ -46,8 +52,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check airflow_provider_tealium tests example_dags benchmarks
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## Run the benchmarks; prints a table and writes benchmarks/results/latest.json.
-	$(BIN)/python -m benchmarks
+bench: $(STAMP)  ## Run the benchmarks; prints each one's table as it finishes and writes benchmarks/results/latest.json.
+	@$(BIN)/uv pip install -q --python $(BIN)/python -e ".[dev,bench]" $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) \
+	  || $(BIN)/python -m pip install -q -e ".[dev,bench]" $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
+	$(BIN)/python -m benchmarks $(BENCH)
 
 clean:
 	rm -rf $(VENV) .venv-airflow-* .mypy_cache .ruff_cache .pytest_cache

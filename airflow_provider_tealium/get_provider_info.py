@@ -37,12 +37,12 @@ _TEALIUM_CONNECTION: dict[str, Any] = {
     "conn-fields": {
         "account": {
             "label": "Account",
-            "description": "Default Tealium account for operators that do not name one.",
+            "description": "Default Tealium account for operators that do not name one (e.g. my-account).",
             "schema": {"type": ["string", "null"]},
         },
         "profile": {
             "label": "Profile",
-            "description": "Default Tealium profile for operators that do not name one.",
+            "description": "Default Tealium profile for operators that do not name one (e.g. main).",
             "schema": {"type": ["string", "null"]},
         },
         "v1_password": {
@@ -67,10 +67,12 @@ _TEALIUM_CONNECTION: dict[str, Any] = {
         },
         **_RETRY_FIELDS,
     },
+    # Airflow 3.2+'s form applies these to its standard fields only (host, port, schema, login, password,
+    # description): placeholders of conn-fields are ignored there, hence examples in their descriptions.
     "ui-field-behaviour": {
-        "hidden-fields": ["host", "port", "schema", "extra"],
+        "hidden-fields": ["host", "port", "schema"],
         "relabeling": {"login": "Email", "password": "API key"},
-        "placeholders": {"login": "user@example.com", "account": "my-account", "profile": "main"},
+        "placeholders": {"login": "user@example.com"},
     },
 }
 
@@ -113,9 +115,9 @@ _IQM_CONNECTION: dict[str, Any] = {
         **_RETRY_FIELDS,
     },
     "ui-field-behaviour": {
-        "hidden-fields": ["host", "port", "schema", "extra"],
+        "hidden-fields": ["host", "port", "schema"],
         "relabeling": {"login": "Email", "password": "Password"},
-        "placeholders": {"login": "user@example.com", "workspace_host": "app.iqm.com"},
+        "placeholders": {"login": "user@example.com"},
     },
 }
 

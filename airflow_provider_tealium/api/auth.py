@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from airflow_provider_tealium.api.request import ApiRequest, ApiResponse, Host, TokenFamily
@@ -110,26 +113,45 @@ class IssuedToken:
         return (self.token, *(v for _, v in self.params))
 
 
-def token_times(token: str, now: float) -> tuple[float, float]:
-    """``(issued_at, expires_at)`` from a JWT's ``iat``/``exp``, read without verifying the signature.
+def jwt_claims(token: str) -> dict[str, Any]:
+    """The claims of a JWT, read without verifying its signature; ``{}`` when it is not a readable JWT.
 
-    We cannot verify (Tealium's key is not public) and do not need to: the times only decide when to
-    refresh, and a wrong guess costs one 401 and one refresh.
+    We cannot verify (Tealium's key is not public) and do not need to: the claims only decide when to
+    refresh. Read with the standard library rather than pyjwt, whose import (with ``cryptography``) costs
+    about 0.15 s: triggers read tokens too, and Airflow's triggerer imports trigger modules on its event
+    loop, where that much blocks every other trigger.
+
+    :param token: the JWT (``header.payload.signature``, base64url without padding).
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        return {}
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
+    except (ValueError, UnicodeError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def token_times(token: str, now: float) -> tuple[float, float]:
+    """``(issued_at, expires_at)`` from a JWT's ``iat``/``exp`` (unverified: see :func:`jwt_claims`); a wrong
+    guess costs one 401 and one refresh.
 
     :param token: the JWT.
     :param now: the current time, used when the claims are missing.
     """
-    import jwt  # deferred: DAG files import this module, and pyjwt costs ~80 ms to import
-
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        claims = {}
-    exp = claims.get("exp")
-    iat = claims.get("iat")
-    expires_at = float(exp) if isinstance(exp, (int, float)) else now + DEFAULT_TOKEN_LIFETIME
-    issued_at = float(iat) if isinstance(iat, (int, float)) else now
+    claims = jwt_claims(token)
+    expires_at = _epoch(claims.get("exp"), now + DEFAULT_TOKEN_LIFETIME)
+    issued_at = _epoch(claims.get("iat"), now)
     return issued_at, expires_at
+
+
+def _epoch(value: Any, default: float) -> float:
+    """A claim's epoch seconds, or ``default`` when it is not a finite number."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return default
+    return float(value)
 
 
 def parse_token_answer(request: ApiRequest, body: object, now: float, *, needs_host: bool) -> IssuedToken:

@@ -14,10 +14,6 @@ from typing import Any
 
 import httpx
 
-# Reading a token's expiry needs pyjwt, which the auth module imports on first use (DAG files import
-# that module); a trigger must not pay for that import on the event loop, so it is loaded with this one.
-import jwt  # noqa: F401
-
 from airflow_provider_tealium._compat import aget_connection, amask_secret
 from airflow_provider_tealium.api import auth
 from airflow_provider_tealium.api.config import TealiumConfig

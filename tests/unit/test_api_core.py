@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import threading
 import time
 
@@ -233,6 +235,30 @@ def test_opaque_token_gets_documented_lifetime() -> None:
     req = auth.v2_auth_request("a@b.c", "key")
     tok = auth.parse_token_answer(req, {"token": "opaque"}, 1000.0, needs_host=False)
     assert tok.expires_at == 1000.0 + auth.DEFAULT_TOKEN_LIFETIME
+
+
+@pytest.mark.parametrize(
+    ("token", "claims"),
+    [
+        (
+            jwt.encode({"iat": 100, "exp": 1900, "sub": "u"}, "s" * 32, algorithm="HS256"),
+            {"iat": 100, "exp": 1900, "sub": "u"},
+        ),
+        ("not-a-jwt", {}),
+        ("a.!!!.c", {}),
+        ("a." + base64.urlsafe_b64encode(b"[1, 2]").decode().rstrip("=") + ".c", {}),
+        ("a." + base64.urlsafe_b64encode(b"\xff\xfe").decode().rstrip("=") + ".c", {}),
+    ],
+)
+def test_jwt_claims_are_read_without_pyjwt(token: str, claims: dict[str, object]) -> None:
+    # The same claims pyjwt's unverified decode gives, from the standard library alone.
+    assert auth.jwt_claims(token) == claims
+
+
+def test_non_numeric_or_non_finite_expiry_falls_back_to_the_documented_lifetime() -> None:
+    for exp in ("soon", True, float("inf"), float("nan")):
+        payload = base64.urlsafe_b64encode(json.dumps({"exp": exp}).encode()).decode().rstrip("=")
+        assert auth.token_times(f"h.{payload}.s", 50.0) == (50.0, 50.0 + auth.DEFAULT_TOKEN_LIFETIME)
 
 
 def test_v3_answer_without_host_is_an_error() -> None:

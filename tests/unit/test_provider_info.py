@@ -7,6 +7,7 @@ from importlib.metadata import entry_points
 from importlib.resources import files
 
 import jsonschema
+import pytest
 
 from airflow_provider_tealium.get_provider_info import get_provider_info
 
@@ -76,7 +77,7 @@ def test_iqm_connection_form() -> None:
     assert all(f["label"] and f["description"] for f in fields.values())
     behaviour = conn["ui-field-behaviour"]
     assert behaviour["relabeling"] == {"login": "Email", "password": "Password"}
-    assert {"host", "port", "schema", "extra"} <= set(behaviour["hidden-fields"])
+    assert {"host", "port", "schema"} <= set(behaviour["hidden-fields"])
 
 
 def test_connection_types_validate_against_the_provider_yaml_schema() -> None:
@@ -86,3 +87,39 @@ def test_connection_types_validate_against_the_provider_yaml_schema() -> None:
     item_schema = schema["properties"]["connection-types"]["items"]
     for conn in get_provider_info()["connection-types"]:
         jsonschema.validate(conn, item_schema)
+
+
+# The fields whose behaviour (hidden, relabelled, placeholder) Airflow 3.2+'s connection form applies:
+# HookMetaService._make_standard_fields in airflow/api_fastapi/core_api/services/ui/connections.py.
+STANDARD_FIELDS = {"description", "schema", "host", "port", "login", "password"}
+
+
+def test_every_declared_field_behaviour_is_one_the_form_applies() -> None:
+    for conn in get_provider_info()["connection-types"]:
+        behaviour = conn["ui-field-behaviour"]
+        declared = (
+            set(behaviour["hidden-fields"]) | set(behaviour["relabeling"]) | set(behaviour["placeholders"])
+        )
+        assert declared <= STANDARD_FIELDS, (conn["connection-type"], declared - STANDARD_FIELDS)
+
+
+def test_the_ui_receives_every_declared_field_behaviour() -> None:
+    service = pytest.importorskip("airflow.api_fastapi.core_api.services.ui.connections")
+    make = getattr(service.HookMetaService, "_make_standard_fields", None)
+    if make is None:  # pragma: no cover - Airflow 3.0/3.1 build the form elsewhere
+        pytest.skip("this Airflow version has no standard-fields service")
+    for conn in get_provider_info()["connection-types"]:
+        behaviour = conn["ui-field-behaviour"]
+        fields = make(
+            {
+                "hidden_fields": behaviour["hidden-fields"],
+                "relabeling": behaviour["relabeling"],
+                "placeholders": behaviour["placeholders"],
+            }
+        )
+        for name in behaviour["hidden-fields"]:
+            assert getattr(fields, "url_schema" if name == "schema" else name).hidden, name
+        for name, label in behaviour["relabeling"].items():
+            assert getattr(fields, name).title == label
+        for name, text in behaviour["placeholders"].items():
+            assert getattr(fields, name).placeholder == text
