@@ -17,9 +17,10 @@ from airflow.sdk import dag
 from airflow_provider_tealium.operators.iqm import IQMRunReportOperator
 
 OUTPUT_DIR = os.environ.get("IQM_REPORT_DIR", os.path.join(tempfile.gettempdir(), "iqm-reports"))
-# The day before the run is due: for a scheduled @daily run (and a backfilled one) that is the day of its
-# data interval, for a manual run it is yesterday. Built from ``dag_run.run_after``, which Airflow 3 sets
-# for every run; ``ds`` and the data interval are undefined in a run triggered without a logical date.
+# The day before the run is due: for the daily schedule the day that has just ended (a run at midnight
+# reports the day before it; a backfilled run, the day before its date), for a manual run yesterday.
+# Built from ``dag_run.run_after``, which Airflow 3 sets for every run; ``ds`` and the data interval are
+# undefined in a run triggered without a logical date.
 REPORT_DAY = "{{ macros.ds_add(dag_run.run_after | ds, -1) }}"
 
 

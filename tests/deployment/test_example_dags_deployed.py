@@ -251,3 +251,29 @@ def test_many_deferred_waits_on_one_triggerer(deployed: Deployed, example_runs: 
     assert all(seconds < 1.0 for seconds in result.blocked), result.blocked
     # Every wait noticed its file within one poll interval (plus the round trips of that poll).
     assert result.landed_to_success < 10 + 15, result
+
+
+def test_a_backfill_reports_each_day_of_its_range(deployed: Deployed, example_runs: dict[str, str]) -> None:
+    """Backfilled runs have a logical date (with Airflow 3's cron timetable, their trigger time): each
+    reports the day before it, as the scheduled runs do."""
+    airflow = deployed.airflow
+    body = {
+        "dag_id": SCHEDULED,
+        "from_date": "2026-10-01T00:00:00Z",
+        "to_date": "2026-10-02T00:00:00Z",
+        "max_active_runs": 2,
+    }
+    airflow.api("POST", "/api/v2/backfills", json=body)
+
+    def backfilled() -> list[dict[str, Any]] | None:
+        runs = airflow.api("GET", f"/api/v2/dags/{SCHEDULED}/dagRuns", params={"limit": 100})["dag_runs"]
+        mine = [r for r in runs if r["run_type"] == "backfill"]
+        return mine if len(mine) == 2 and all(r["state"] in ("success", "failed") for r in mine) else None
+
+    runs = airflow.wait_for(backfilled, 240, "the backfill's two runs", interval=2)
+    assert {r["state"] for r in runs} == {"success"}, runs
+    days = sorted(
+        airflow.xcom(SCHEDULED, r["dag_run_id"], "campaign_performance")["path"].rsplit("_", 1)[-1]
+        for r in runs
+    )
+    assert days == ["2026-09-30.csv", "2026-10-01.csv"]

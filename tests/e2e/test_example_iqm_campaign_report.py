@@ -17,11 +17,12 @@ pytestmark = pytest.mark.e2e
 
 # (how the run is made, its dag.test() arguments, the day the report must cover)
 RUNS = [
-    # A scheduled @daily run (or a backfilled one): due at the end of its interval, reports the interval.
+    # A scheduled @daily run (Airflow 3's cron timetable: logical date = run_after = the trigger time,
+    # also for backfilled runs) at midnight reports the day that has just ended.
     (
         "scheduled",
         {
-            "logical_date": pendulum.datetime(2026, 11, 22, tz="UTC"),
+            "logical_date": pendulum.datetime(2026, 11, 23, tz="UTC"),
             "run_after": pendulum.datetime(2026, 11, 23, tz="UTC"),
         },
         "2026-11-22",
