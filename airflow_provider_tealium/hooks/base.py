@@ -18,7 +18,13 @@ from airflow_provider_tealium.api.config import (
 from airflow_provider_tealium.api.errors import error_from_response
 from airflow_provider_tealium.api.request import ApiRequest, ApiResponse, Host, TokenFamily
 from airflow_provider_tealium.exceptions import TealiumApiError, TealiumAuthError
-from airflow_provider_tealium.hooks.token_cache import TOKEN_CACHE, TokenCache, TokenKey, secret_digest
+from airflow_provider_tealium.hooks.token_cache import (
+    TOKEN_CACHE,
+    TokenCache,
+    TokenKey,
+    credential_digest,
+    secret_digest,
+)
 from airflow_provider_tealium.hooks.transport import SECOND_401_HINT, Credential
 
 _AUTH_HINT = "Check the connection's login (the user's email) and password (the API key)."
@@ -118,7 +124,11 @@ class TealiumHookBase(BaseHook):
     def _token_key(config: TealiumConfig, family: TokenFamily, scope: Scope) -> TokenKey:
         account, profile = scope
         base_url = config.base_url(auth.AUTH_HOST[family])
-        return TokenKey(family.value, base_url, account or "", profile or "", config.email)
+        # The secret the family logs in with: a token minted with one key is never another key's.
+        secret = config.v1_password if family is TokenFamily.V1 else config.api_key
+        return TokenKey(
+            family.value, base_url, account or "", profile or "", config.email, credential_digest(secret)
+        )
 
     @contextmanager
     def _refusal_memory(self, config: TealiumConfig, family: TokenFamily, key: TokenKey) -> Iterator[None]:

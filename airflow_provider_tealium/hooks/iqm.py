@@ -1,7 +1,7 @@
 """``IQMHook``: IQM's reporting API through the provider's one request loop.
 
 Logs in with either documented flow, keeps the access token in the process-wide token cache (keyed by
-base URL, client id, workspace host and user), refreshes it with the refresh token shortly before
+base URL, client id, workspace host, user and a digest of the password, client secret and login flow), refreshes it with the refresh token shortly before
 ``expires_in`` runs out (a full login when the refresh is refused), sends ``Authorization: Bearer`` and
 ``X-IAA-OW-ID`` on every call, and paces calls under IQM's 20-a-minute limit process-wide.
 """
@@ -34,7 +34,7 @@ from airflow_provider_tealium.api.retry import (
 )
 from airflow_provider_tealium.exceptions import TealiumApiError, TealiumError
 from airflow_provider_tealium.hooks.rate_limit import TokenBucket
-from airflow_provider_tealium.hooks.token_cache import TOKEN_CACHE, TokenCache, TokenKey
+from airflow_provider_tealium.hooks.token_cache import TOKEN_CACHE, TokenCache, TokenKey, credential_digest
 from airflow_provider_tealium.hooks.transport import SECOND_401_HINT, Credential, no_answer_error
 from airflow_provider_tealium.hooks.transport_sync import SyncTransport, requests_failure
 
@@ -163,7 +163,9 @@ class IQMHook(BaseHook, SyncTransport):
 
     def _token_key(self) -> TokenKey:
         c = self.config
-        return TokenKey(TokenFamily.IQM.value, c.base_url, c.client_id, c.workspace_host, c.email)
+        # Keyed by what logs in (password, client secret, flow), so a wrong secret never reuses a login.
+        digest = credential_digest(c.password, c.client_secret, c.login_flow.value)
+        return TokenKey(TokenFamily.IQM.value, c.base_url, c.client_id, c.workspace_host, c.email, digest)
 
     def get_token(self) -> iqm.IQMToken:
         """A valid access token, from the cache, refreshed, or from a new login (once per key at a time)."""

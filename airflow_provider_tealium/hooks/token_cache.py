@@ -2,7 +2,10 @@
 
 A task builds several hooks and a triggerer runs hundreds of triggers in one process; minting a token
 per hook (let alone per call) is wasteful and Tealium may throttle it. Entries are keyed by token
-family, base URL, account, profile and user, and minted once per key at a time (single flight).
+family, base URL, account, profile, user and a digest of the credential that minted them (the API key,
+the v1 password, IQM's password, client secret and login flow), and minted once per key at a time
+(single flight). The digest matters: a triggerer or worker runs many teams' connections in one process,
+and a connection with the right email but a wrong key must never be handed another connection's token.
 
 A refused login is remembered too (:meth:`TokenCache.refuse`): callers waiting on the same mint lock,
 and later ones, get the same error without sending the login again, because every refused attempt
@@ -42,14 +45,37 @@ def secret_digest(secret: str | None) -> str:
     return hmac.new(_DIGEST_KEY, (secret or "").encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def credential_digest(*parts: object) -> str:
+    """The digest of everything a credential was minted with, for :attr:`TokenKey.credential`.
+
+    Each part is length-prefixed, so ``("ab", "c")`` and ``("a", "bc")`` differ.
+
+    :param parts: the secrets and settings that make the credential (``None`` counts as empty).
+    """
+    mac = hmac.new(_DIGEST_KEY, b"credential", hashlib.sha256)
+    for part in parts:
+        data = ("" if part is None else str(part)).encode("utf-8")
+        mac.update(len(data).to_bytes(8, "big") + data)
+    return mac.hexdigest()
+
+
 class TokenKey(NamedTuple):
-    """What a credential is valid for."""
+    """What a credential is valid for, and which secret minted it.
+
+    :param family: the token family.
+    :param base_url: where it was minted.
+    :param account: the account (v3), else empty; IQM: the client id.
+    :param profile: the profile (v3), else empty; IQM: the workspace host.
+    :param user: the user's email.
+    :param credential: :func:`credential_digest` of the secret(s) it was minted with, never the secret.
+    """
 
     family: str
     base_url: str
     account: str
     profile: str
     user: str
+    credential: str
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,7 @@ def test_concurrent_threads_send_one_refused_v3_auth(
     ok, message = TealiumHook(bad).test_connection()
     assert not ok and "1401" in message and "Remembered: this login was refused" in message
     assert tealium_connection.state.auth_failures == 1
-    # ...and the corrected key (same user and profile: the same cache key) is used at once.
+    # ...and the corrected key (same user and profile, another secret) is used at once.
     assert TealiumHook().get_json(whoami_v3())["profile"] == "main"
     assert mints(tealium_connection) == {"v3:demo/main:user@example.com": 1}
 

@@ -294,7 +294,7 @@ def _token(value: str, lifetime: float = 100.0) -> auth.IssuedToken:
     return auth.IssuedToken(token=value, host=None, issued_at=now, expires_at=now + lifetime)
 
 
-KEY = TokenKey("v3", "http://x", "a", "p", "u")
+KEY = TokenKey("v3", "http://x", "a", "p", "u", "digest")
 
 
 def test_cache_returns_until_refresh_time() -> None:

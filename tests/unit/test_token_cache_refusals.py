@@ -9,7 +9,7 @@ from airflow_provider_tealium.api import auth
 from airflow_provider_tealium.exceptions import TealiumApiError, TealiumAuthError
 from airflow_provider_tealium.hooks.token_cache import REFUSAL_TTL, TokenCache, TokenKey, secret_digest
 
-KEY = TokenKey("v1", "http://api", "", "", "user@example.com")
+KEY = TokenKey("v1", "http://api", "", "", "user@example.com", "digest")
 SECRET = "wrong-pw-9876"
 
 
