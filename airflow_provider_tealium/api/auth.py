@@ -57,6 +57,7 @@ def v3_auth_request(account: str, profile: str, email: str, api_key: str) -> Api
         TokenFamily.NONE,
         Host.PLATFORM,
         form={"username": email, "key": api_key},
+        credential_call=True,
     )
 
 
@@ -67,7 +68,12 @@ def v2_auth_request(email: str, api_key: str) -> ApiRequest:
     :param api_key: the user's API key.
     """
     return ApiRequest(
-        "POST", V2_AUTH_PATH, TokenFamily.NONE, Host.API, form={"username": email, "key": api_key}
+        "POST",
+        V2_AUTH_PATH,
+        TokenFamily.NONE,
+        Host.API,
+        form={"username": email, "key": api_key},
+        credential_call=True,
     )
 
 
@@ -78,7 +84,12 @@ def v1_login_request(email: str, password: str) -> ApiRequest:
     :param password: the user's v1 password.
     """
     return ApiRequest(
-        "POST", V1_LOGIN_PATH, TokenFamily.NONE, Host.API, form={"username": email, "password": password}
+        "POST",
+        V1_LOGIN_PATH,
+        TokenFamily.NONE,
+        Host.API,
+        form={"username": email, "password": password},
+        credential_call=True,
     )
 
 

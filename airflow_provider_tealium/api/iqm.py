@@ -20,6 +20,7 @@ import pendulum
 
 from airflow_provider_tealium.api.auth import IssuedToken, segment
 from airflow_provider_tealium.api.request import ApiRequest, Host, TokenFamily
+from airflow_provider_tealium.api.urls import safe_url as safe_url  # re-exported for callers of iqm.safe_url
 from airflow_provider_tealium.exceptions import (
     TealiumApiError,
     TealiumValidationError,
@@ -837,6 +838,7 @@ def login_request(config: IQMConfig) -> ApiRequest:
             Host.IQM,
             json_body={"grantType": "password", "email": config.email, "password": config.password},
             headers=_auth_headers(config),
+            credential_call=True,
         )
     return ApiRequest(
         "POST",
@@ -845,6 +847,7 @@ def login_request(config: IQMConfig) -> ApiRequest:
         Host.IQM,
         form={"grant_type": "password", "username": config.email, "password": config.password},
         headers=_auth_headers(config),
+        credential_call=True,
     )
 
 
@@ -861,6 +864,7 @@ def refresh_request(config: IQMConfig, refresh_token: str) -> ApiRequest:
         Host.IQM,
         form={"grant_type": "refresh_token", "refresh_token": refresh_token},
         headers=_auth_headers(config),
+        credential_call=True,
     )
 
 
@@ -1081,14 +1085,6 @@ def parse_download_url(data: Any) -> str | None:
     """
     url = data.get("url") if isinstance(data, dict) else None
     return url if isinstance(url, str) and url else None
-
-
-def safe_url(url: str) -> str:
-    """A URL without its query string (presigned download URLs carry a signature there).
-
-    :param url: the URL.
-    """
-    return url.split("?", 1)[0]
 
 
 def iter_columns(first_row: Mapping[str, Any], extra: Iterable[str] = ()) -> list[str]:

@@ -58,7 +58,8 @@ class ApiRequest:
     :param idempotent: whether sending it twice is harmless. A non-idempotent call whose answer was
         lost is not resent; the caller gets :class:`~airflow_provider_tealium.exceptions.TealiumAmbiguousResultError`.
     :param raw: the answer is binary (a zip), not JSON.
-    :param secret_form_fields: form fields never to be logged (the API key, the password).
+    :param credential_call: it sends a secret to obtain a credential (a login, a token call): it never
+        follows a redirect, wherever it points.
     """
 
     method: str
@@ -75,6 +76,7 @@ class ApiRequest:
     ok_statuses: frozenset[int] = frozenset({200})
     idempotent: bool = True
     raw: bool = False
+    credential_call: bool = False
 
     @property
     def description(self) -> str:

@@ -28,15 +28,12 @@ from airflow_provider_tealium.api.iqm_config import (
 from airflow_provider_tealium.api.request import ApiRequest, ApiResponse, TokenFamily
 from airflow_provider_tealium.api.retry import (
     RetryPolicy,
-    Step,
-    decide_on_answer,
-    decide_on_failure,
 )
 from airflow_provider_tealium.exceptions import TealiumApiError, TealiumError
 from airflow_provider_tealium.hooks.rate_limit import TokenBucket
 from airflow_provider_tealium.hooks.token_cache import TOKEN_CACHE, TokenCache, TokenKey, credential_digest
-from airflow_provider_tealium.hooks.transport import SECOND_401_HINT, Credential, no_answer_error
-from airflow_provider_tealium.hooks.transport_sync import SyncTransport, requests_failure
+from airflow_provider_tealium.hooks.transport import SECOND_401_HINT, Credential
+from airflow_provider_tealium.hooks.transport_sync import SyncTransport
 
 _LOGIN_HINT = "Check the connection's login (email), password, client_id, client_secret and workspace_host."
 _RATE_HINT = "IQM allows 20 requests a minute per client; lower the connection's requests_per_minute."
@@ -357,58 +354,13 @@ class IQMHook(BaseHook, SyncTransport):
     def fetch_file(self, url: str, out: IO[bytes]) -> int:
         """Stream a downloaded report file into ``out``; returns the bytes written.
 
-        The URL is IQM's presigned file link: no IQM credential is sent to it, and its query string
-        (the signature) never appears in logs or errors. Transient failures are retried by the
-        connection's policy, restarting the file.
+        The URL is IQM's presigned file link: no IQM credential is sent to it, its query string (the
+        signature) never appears in logs or errors, and a redirect is followed only within its origin.
+        Transient failures are retried by the connection's policy, restarting the file.
 
         :param url: the file URL from :meth:`download_url`.
         :param out: a binary file open for writing (truncated on a retry).
         """
-        policy = self.config.retry
-        shown = iqm.safe_url(url)
-        if "?" in url:
-            # A presigned URL's query string is its signature: keep it out of any log (urllib3 logs URLs).
-            mask_secret(url.split("?", 1)[1])
-        retries = 0
-        request = ApiRequest("GET", shown, TokenFamily.NONE, iqm.Host.IQM)
-        while True:
-            try:
-                with requests.get(url, stream=True, timeout=policy.timeout) as resp:
-                    if resp.status_code == 200:
-                        out.seek(0)
-                        out.truncate()
-                        written = 0
-                        for chunk in resp.iter_content(_DOWNLOAD_CHUNK):
-                            out.write(chunk)
-                            written += len(chunk)
-                        return written
-                    answer = ApiResponse(
-                        resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, resp.content
-                    )
-                decision = decide_on_answer(
-                    policy,
-                    status=answer.status,
-                    retry_after=answer.headers.get("retry-after"),
-                    ok=False,
-                    idempotent=True,
-                    uses_token=False,
-                    refreshed=False,
-                    retries_used=retries,
-                )
-                if decision.step is not Step.RETRY:
-                    raise error_from_response(request, answer, attempts=retries + 1)
-            except requests.RequestException as exc:
-                failure = requests_failure(exc)
-                decision = decide_on_failure(policy, kind=failure, idempotent=True, retries_used=retries)
-                if decision.step is not Step.RETRY:
-                    raise no_answer_error(request, type(exc).__name__, retries + 1, failure) from None
-            retries += 1
-            self.log.warning(
-                "%s: %s; retry %d/%d in %.1f s",
-                request.description,
-                decision.reason,
-                retries,
-                policy.max_retries,
-                decision.delay,
-            )
-            time.sleep(decision.delay)
+        from airflow_provider_tealium.hooks.file_fetch import fetch_to
+
+        return fetch_to(url, out, self.config.retry, self.log)

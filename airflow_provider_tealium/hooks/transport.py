@@ -10,6 +10,7 @@ I/O differs between the two loops; every decision they make is taken here or in
 from __future__ import annotations
 
 from typing import Any, Protocol
+from urllib.parse import urljoin
 
 from airflow_provider_tealium.api.errors import error_from_response
 from airflow_provider_tealium.api.request import ApiRequest, ApiResponse, TokenFamily
@@ -21,12 +22,62 @@ from airflow_provider_tealium.api.retry import (
     decide_on_answer,
     decide_on_failure,
 )
+from airflow_provider_tealium.api.urls import origin, url_host
 from airflow_provider_tealium.exceptions import TealiumAmbiguousResultError, TealiumApiError
 
 SECOND_401_HINT = (
     "The call was refused twice, the second time with freshly minted credentials: the key or password "
     "was reset, or the user lacks permission for this resource."
 )
+
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+
+
+def redirect_target(request: ApiRequest, url: str, answer: ApiResponse) -> str | TealiumApiError | None:
+    """Where a redirect answer may be followed: ``None`` when ``answer`` is no redirect, the error to
+    raise when it must not be followed, else the absolute URL to send the same request to.
+
+    Redirects are never followed by the HTTP clients themselves (``requests`` follows them by default,
+    ``httpx`` does not): this one rule decides for both. A credential call (a login, a token call)
+    follows none, as its form carries the API key or password; any other call follows one only within
+    its origin (scheme, host and port), as it carries a token, and only when the method stays the same.
+
+    :param request: the call.
+    :param url: the URL the answer came from.
+    :param answer: the answer.
+    """
+    location = answer.headers.get("location")
+    if answer.status not in REDIRECT_STATUSES or not location:
+        return None
+    try:
+        target = urljoin(url, location.strip())
+    except ValueError:
+        target = location
+    why = None
+    if request.credential_call:
+        why = "credential calls never follow redirects (the request carries the API key or password)"
+    elif origin(target) != origin(url):
+        why = "a redirect to another origin is not followed (the request carries a token)"
+    elif answer.status in (301, 302, 303) and request.method not in ("GET", "HEAD"):
+        why = f"following a {answer.status} would change the method of a {request.method}"
+    if why is None:
+        return target
+    return TealiumApiError(
+        request.method, request.path, answer.status, f"redirected to {url_host(target)}: {why}"
+    )
+
+
+def too_many_redirects(request: ApiRequest, status: int) -> TealiumApiError:
+    """The error for a call redirected more than :data:`MAX_REDIRECTS` times.
+
+    :param request: the call.
+    :param status: the last redirect's status.
+    """
+    return TealiumApiError(
+        request.method, request.path, status, f"redirected more than {MAX_REDIRECTS} times"
+    )
 
 
 class Credential(Protocol):
@@ -124,15 +175,19 @@ class TransportBase:
         state: LoopState,
         policy: RetryPolicy,
         request: ApiRequest,
-        outcome: ApiResponse | tuple[FailureKind, str],
+        outcome: ApiResponse | tuple[FailureKind, str] | TealiumApiError,
     ) -> Decision | TealiumApiError:
         """What both loops do after one attempt: a decision to act on, or the error to raise.
 
         :param state: the call's bookkeeping.
         :param policy: the retry policy.
         :param request: the call.
-        :param outcome: the answer, or how the send failed.
+        :param outcome: the answer, how the send failed, or an error the attempt itself found (a
+            redirect it must not follow).
         """
+        if isinstance(outcome, TealiumApiError):
+            outcome.attempts = state.attempts
+            return outcome
         if isinstance(outcome, tuple):
             failure, error_type = outcome
             decision = state.decide_failure(policy, request, failure)

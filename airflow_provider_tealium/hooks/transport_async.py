@@ -11,7 +11,15 @@ import httpx
 from airflow_provider_tealium.api.request import ApiRequest, ApiResponse
 from airflow_provider_tealium.api.retry import FailureKind, RetryPolicy, Step
 from airflow_provider_tealium.exceptions import TealiumApiError
-from airflow_provider_tealium.hooks.transport import Credential, LoopState, TransportBase, answer_from
+from airflow_provider_tealium.hooks.transport import (
+    MAX_REDIRECTS,
+    Credential,
+    LoopState,
+    TransportBase,
+    answer_from,
+    redirect_target,
+    too_many_redirects,
+)
 
 
 def httpx_failure(exc: httpx.TransportError) -> FailureKind:
@@ -51,22 +59,29 @@ class AsyncTransport(TransportBase):
 
     async def _atransport_attempt(
         self, client: httpx.AsyncClient, request: ApiRequest, credential: Credential | None, timeout: float
-    ) -> ApiResponse | tuple[FailureKind, str]:
+    ) -> ApiResponse | tuple[FailureKind, str] | TealiumApiError:
         """Async twin of :meth:`SyncTransport._transport_attempt` (secrets stay in this frame)."""
         url, headers, params = await self._atransport_compose(request, credential)
-        try:
-            resp = await client.request(
-                request.method,
-                url,
-                params=params,
-                data=request.form,
-                content=None if request.form is not None else request.body_bytes(),
-                headers=headers,
-                timeout=timeout,
-            )
-        except httpx.TransportError as exc:
-            return httpx_failure(exc), type(exc).__name__
-        return answer_from(resp.status_code, resp.headers, resp.content)
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                resp = await client.request(
+                    request.method,
+                    url,
+                    params=params,
+                    data=request.form,
+                    content=None if request.form is not None else request.body_bytes(),
+                    headers=headers,
+                    timeout=timeout,
+                    follow_redirects=False,
+                )
+            except httpx.TransportError as exc:
+                return httpx_failure(exc), type(exc).__name__
+            answer = answer_from(resp.status_code, resp.headers, resp.content)
+            target = redirect_target(request, url, answer)
+            if target is None or isinstance(target, TealiumApiError):
+                return answer if target is None else target
+            url, params = target, ()  # the Location carries its own query
+        return too_many_redirects(request, answer.status)
 
     async def _atransport_send(self, request: ApiRequest, scope: Any = None) -> ApiResponse:
         """Async twin of :meth:`SyncTransport._transport_send`.

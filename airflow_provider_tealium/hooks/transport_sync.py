@@ -11,7 +11,15 @@ from urllib3.exceptions import NewConnectionError
 from airflow_provider_tealium.api.request import ApiRequest, ApiResponse
 from airflow_provider_tealium.api.retry import FailureKind, RetryPolicy, Step
 from airflow_provider_tealium.exceptions import TealiumApiError
-from airflow_provider_tealium.hooks.transport import Credential, LoopState, TransportBase, answer_from
+from airflow_provider_tealium.hooks.transport import (
+    MAX_REDIRECTS,
+    Credential,
+    LoopState,
+    TransportBase,
+    answer_from,
+    redirect_target,
+    too_many_redirects,
+)
 
 
 def requests_failure(exc: requests.RequestException) -> FailureKind:
@@ -56,8 +64,9 @@ class SyncTransport(TransportBase):
 
     def _transport_attempt(
         self, session: requests.Session, request: ApiRequest, credential: Credential | None, timeout: float
-    ) -> ApiResponse | tuple[FailureKind, str]:
-        """Send once: the answer, or how the send failed and the failure's type name.
+    ) -> ApiResponse | tuple[FailureKind, str] | TealiumApiError:
+        """Send once: the answer, how the send failed and the failure's type name, or the error of a
+        redirect that must not be followed (:func:`~airflow_provider_tealium.hooks.transport.redirect_target`).
 
         Everything that carries the credential (URL parameters, headers) lives in this frame only, and
         the transport's exception is not kept: by the time the loop raises, no frame of the traceback
@@ -65,13 +74,27 @@ class SyncTransport(TransportBase):
         """
         url, headers, params = self._transport_compose(request, credential)
         body = request.form if request.form is not None else request.body_bytes()
-        try:
-            resp = session.request(
-                request.method, url, params=params, data=body, headers=headers, timeout=timeout
-            )
-        except requests.RequestException as exc:
-            return requests_failure(exc), type(exc).__name__
-        return answer_from(resp.status_code, resp.headers, resp.content)
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                # requests follows redirects by default, re-sending the body and headers wherever they
+                # point: the one redirect rule is applied here instead.
+                resp = session.request(
+                    request.method,
+                    url,
+                    params=params,
+                    data=body,
+                    headers=headers,
+                    timeout=timeout,
+                    allow_redirects=False,
+                )
+            except requests.RequestException as exc:
+                return requests_failure(exc), type(exc).__name__
+            answer = answer_from(resp.status_code, resp.headers, resp.content)
+            target = redirect_target(request, url, answer)
+            if target is None or isinstance(target, TealiumApiError):
+                return answer if target is None else target
+            url, params = target, ()  # the Location carries its own query
+        return too_many_redirects(request, answer.status)
 
     def _transport_send(self, request: ApiRequest, scope: Any = None) -> ApiResponse:
         """Send ``request`` until it succeeds, fails for good, or retries run out.

@@ -18,7 +18,9 @@ from airflow_provider_tealium.testing.emulator import TealiumEmulator
 from tests.integration.test_tealium_hook import FAST, WHOAMI_V2, whoami_v3
 
 
-def connection_with(emulator: TealiumEmulator, monkeypatch: pytest.MonkeyPatch, name: str, **changes: str) -> str:
+def connection_with(
+    emulator: TealiumEmulator, monkeypatch: pytest.MonkeyPatch, name: str, **changes: str
+) -> str:
     conn = json.loads(emulator.connection_json())
     for key, value in changes.items():
         if key in ("password", "login"):
@@ -104,7 +106,9 @@ def test_wrong_iqm_password_and_secret_never_get_the_cached_login(
     assert iqm_connection.state.auth_failures == 1
 
 
-def test_iqm_login_flow_is_part_of_the_key(iqm_connection: TealiumEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_iqm_login_flow_is_part_of_the_key(
+    iqm_connection: TealiumEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     IQMHook().get_token()
     other = iqm_variant(iqm_connection, monkeypatch, "iqm_json_login", login_flow="login")
     IQMHook(other).get_token()
