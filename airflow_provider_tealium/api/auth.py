@@ -9,9 +9,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from airflow_provider_tealium.api.request import ApiRequest, ApiResponse, Host, TokenFamily
+from airflow_provider_tealium.api.urls import host_without_port, is_bare_host, strip_userinfo
 from airflow_provider_tealium.exceptions import TealiumApiError, TealiumValidationError
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ V1_LOGIN_PATH = "/v1/login"
 
 DEFAULT_PLATFORM_BASE_URL = "https://platform.tealiumapis.com"
 DEFAULT_API_BASE_URL = "https://api.tealiumiq.com"
+TEALIUM_API_DOMAIN = "tealiumapis.com"
+"""Tealium's v3 API domain: with a platform URL under it, the region host must be under it too."""
 
 # Which host each family authenticates against (and so which base URL keys its cache entry).
 AUTH_HOST = {TokenFamily.V3: Host.PLATFORM, TokenFamily.V2: Host.API, TokenFamily.V1: Host.API}
@@ -165,13 +168,63 @@ def _epoch(value: Any, default: float) -> float:
     return float(value)
 
 
-def parse_token_answer(request: ApiRequest, body: object, now: float, *, needs_host: bool) -> IssuedToken:
+def _under_tealium_domain(host: str) -> bool:
+    name = host_without_port(host)
+    return name == TEALIUM_API_DOMAIN or name.endswith("." + TEALIUM_API_DOMAIN)
+
+
+def region_host_problem(host: object, platform_base_url: str) -> str | None:
+    """Why the ``host`` of a v3 auth answer must not receive the bearer token, or ``None`` when it may.
+
+    The token goes to ``https://{host}`` (the platform URL's scheme), so the answer can name only a
+    host: a bare host name, never a scheme (``http://`` would downgrade), userinfo, path or query. When
+    the platform URL is under Tealium's API domain (the default), the region host must be under it
+    too; with another platform URL (the emulator, a proxy) any bare host name with an optional port is
+    accepted, as that URL's operator vouches for its answers.
+
+    :param host: the answer's ``host``.
+    :param platform_base_url: the configured v3 platform URL.
+    """
+    if not is_bare_host(host):
+        return "is not a bare host name (no scheme, user, path, query or spaces)"
+    assert isinstance(host, str)
+    platform_host = urlsplit(platform_base_url).hostname or ""
+    if _under_tealium_domain(platform_host):
+        if not _under_tealium_domain(host):
+            return f"is not under {TEALIUM_API_DOMAIN}, Tealium's API domain"
+        if ":" in host:
+            return f"must not name a port: the platform URL is Tealium's ({TEALIUM_API_DOMAIN})"
+    return None
+
+
+def shown_host(host: object) -> str:
+    """A refused ``host`` as a message may quote it: no userinfo, no query, at most 100 characters.
+
+    :param host: the answer's ``host``.
+    """
+    text = strip_userinfo(str(host)).split("?", 1)[0].split("#", 1)[0]
+    text = text.rpartition("@")[2]
+    return repr(text if len(text) <= 100 else text[:97] + "...")
+
+
+def parse_token_answer(
+    request: ApiRequest,
+    body: object,
+    now: float,
+    *,
+    needs_host: bool,
+    platform_base_url: str = DEFAULT_PLATFORM_BASE_URL,
+) -> IssuedToken:
     """Read ``{"token": ..., "host": ...}`` from an authentication answer.
 
     :param request: the auth request (for error messages).
     :param body: the parsed JSON answer.
     :param now: the current epoch time.
     :param needs_host: v3 answers must name the region host.
+    :param platform_base_url: the configured v3 platform URL, which decides what region host is
+        accepted (:func:`region_host_problem`).
+    :raises TealiumApiError: without a token, or (v3) without an acceptable region host: the token is
+        then never cached, so never sent.
     """
     token = body.get("token") if isinstance(body, dict) else None
     host = body.get("host") if isinstance(body, dict) else None
@@ -181,6 +234,15 @@ def parse_token_answer(request: ApiRequest, body: object, now: float, *, needs_h
         raise TealiumApiError(
             request.method, request.path, 200, "v3 authentication answer has no region host"
         )
+    if needs_host:
+        problem = region_host_problem(host, platform_base_url)
+        if problem is not None:
+            raise TealiumApiError(
+                request.method,
+                request.path,
+                200,
+                f"the region host of the answer, {shown_host(host)}, {problem}: the token is not sent to it",
+            )
     issued_at, expires_at = token_times(token, now)
     return IssuedToken(
         token=token,
@@ -222,15 +284,19 @@ def parse_v1_login(request: ApiRequest, response: ApiResponse, now: float) -> Is
 
 
 def region_base_url(platform_base_url: str, host: str) -> str:
-    """The base URL of the region host, keeping the configured scheme (``http`` for the emulator).
+    """The base URL of the region host, with the configured platform URL's scheme (``http`` for the
+    emulator): an answer never chooses the scheme.
 
     :param platform_base_url: the configured v3 platform URL.
-    :param host: the ``host`` of the v3 auth answer; may carry a scheme, which is then respected.
+    :param host: the ``host`` of the v3 auth answer, accepted by :func:`region_host_problem`.
+    :raises TealiumValidationError: when ``host`` is not acceptable (checked again here, so no path
+        builds a region URL from an unchecked host).
     """
-    if "://" in host:
-        return host.rstrip("/")
-    scheme = platform_base_url.split("://", 1)[0] if "://" in platform_base_url else "https"
-    return f"{scheme}://{host.strip('/')}"
+    problem = region_host_problem(host, platform_base_url)
+    if problem is not None:
+        raise TealiumValidationError("region host", f"{shown_host(host)} {problem}", show_value=False)
+    scheme = platform_base_url.split("://", 1)[0].lower() if "://" in platform_base_url else "https"
+    return f"{scheme}://{host}"
 
 
 @dataclass(frozen=True)
@@ -268,7 +334,13 @@ def auth_call(
         if not account or not profile:
             raise ValueError("v3 authentication needs an account and a profile")
         req = v3_auth_request(account, profile, config.email, config.api_key)
-        return AuthCall(req, lambda answer, now: parse_token_answer(req, answer.json(), now, needs_host=True))
+        platform = config.platform_base_url
+        return AuthCall(
+            req,
+            lambda answer, now: parse_token_answer(
+                req, answer.json(), now, needs_host=True, platform_base_url=platform
+            ),
+        )
     if family is TokenFamily.V2:
         req = v2_auth_request(config.email, config.api_key)
         return AuthCall(

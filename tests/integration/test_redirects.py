@@ -177,3 +177,32 @@ def test_presigned_download_does_not_follow_a_cross_origin_redirect(
     with pytest.raises(TealiumApiError, match="HTTP 302: redirected to 127.0.0.1.*another origin"):
         IQMHook(**FAST).fetch_file(f"{iqm_connection.base_url}/files/report.csv?X-Sig=abc", io.BytesIO())  # type: ignore[arg-type]
     assert other_origin.seen == []
+
+
+# -- the region host of the v3 auth answer (item 3) -------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", ["http://{hp}", "user:pw@{hp}", "{hp}/x?y=", "https://{hp}"])
+def test_an_unacceptable_region_host_never_receives_the_token(
+    tealium_connection: TealiumEmulator, other_origin: Capture, shape: str
+) -> None:
+    host = shape.format(hp=f"127.0.0.1:{other_origin.server_address[1]}")
+    tealium_connection.faults.add(
+        method="POST", path="/v3/auth/*", status=200, body={"token": "t0ken", "host": host}
+    )
+    with pytest.raises(TealiumApiError, match="the token is not sent to it"):
+        TealiumHook(**FAST).get_json(whoami_v3())
+    assert other_origin.seen == []
+
+
+async def test_an_unacceptable_region_host_never_receives_the_token_async(
+    tealium_connection: TealiumEmulator, other_origin: Capture
+) -> None:
+    host = f"http://127.0.0.1:{other_origin.server_address[1]}"
+    tealium_connection.faults.add(
+        method="POST", path="/v3/auth/*", status=200, body={"token": "t", "host": host}
+    )
+    async with TealiumAsyncHook(**FAST) as hook:
+        with pytest.raises(TealiumApiError, match="not a bare host name"):
+            await hook.aget_json(whoami_v3())
+    assert other_origin.seen == []

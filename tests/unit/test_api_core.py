@@ -222,10 +222,14 @@ def _jwt(iat: float, lifetime: float) -> str:
 def test_token_times_from_jwt_and_refresh_margin() -> None:
     now = time.time()
     req = auth.v3_auth_request("acc", "main", "a@b.c", "key")
-    tok = auth.parse_token_answer(req, {"token": _jwt(now, 1800), "host": "eu.example"}, now, needs_host=True)
+    tok = auth.parse_token_answer(
+        req, {"token": _jwt(now, 1800), "host": "eu-central-1-platform.tealiumapis.com"}, now, needs_host=True
+    )
     assert tok.expires_at - tok.issued_at == 1800
     assert tok.refresh_at == tok.expires_at - 60
-    short = auth.parse_token_answer(req, {"token": _jwt(now, 5), "host": "h"}, now, needs_host=True)
+    short = auth.parse_token_answer(
+        req, {"token": _jwt(now, 5), "host": "h.tealiumapis.com"}, now, needs_host=True
+    )
     assert short.refresh_at == pytest.approx(short.expires_at - 0.5)
     assert dict(tok.headers) == {"Authorization": f"Bearer {tok.token}"}
     assert tok.token not in repr(tok)
