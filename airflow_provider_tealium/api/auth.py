@@ -9,8 +9,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
+from airflow_provider_tealium.api.paths import name_segment
+from airflow_provider_tealium.api.paths import segment as segment  # re-exported: api modules import it here
 from airflow_provider_tealium.api.request import ApiRequest, ApiResponse, Host, TokenFamily
 from airflow_provider_tealium.api.urls import host_without_port, is_bare_host, strip_userinfo
 from airflow_provider_tealium.exceptions import TealiumApiError, TealiumValidationError
@@ -41,11 +43,6 @@ _JSESSIONID_RE = re.compile(r"(?:^|[\s,;])JSESSIONID=([^;,\s]+)")
 REFRESH_MARGIN = 60.0
 
 
-def segment(value: str) -> str:
-    """Quote one path segment (account, profile and ids come from users)."""
-    return quote(str(value), safe="")
-
-
 def v3_auth_request(account: str, profile: str, email: str, api_key: str) -> ApiRequest:
     """``POST /v3/auth/accounts/{account}/profiles/{profile}``, form ``username`` + ``key``.
 
@@ -56,7 +53,9 @@ def v3_auth_request(account: str, profile: str, email: str, api_key: str) -> Api
     """
     return ApiRequest(
         "POST",
-        V3_AUTH_PATH.format(account=segment(account), profile=segment(profile)),
+        V3_AUTH_PATH.format(
+            account=name_segment(account, "account"), profile=name_segment(profile, "profile")
+        ),
         TokenFamily.NONE,
         Host.PLATFORM,
         form={"username": email, "key": api_key},

@@ -9,6 +9,7 @@ from typing import Any
 
 from airflow_provider_tealium.api.auth import DEFAULT_API_BASE_URL, DEFAULT_PLATFORM_BASE_URL
 from airflow_provider_tealium.api.defaults import TEALIUM_CONN_ID
+from airflow_provider_tealium.api.paths import validate_name
 from airflow_provider_tealium.api.request import Host
 from airflow_provider_tealium.api.retry import RetryPolicy
 from airflow_provider_tealium.exceptions import TealiumValidationError
@@ -77,6 +78,9 @@ class TealiumConfig:
             raise TealiumValidationError(
                 "profile", f"is required: pass it or set the '{EXTRA_PROFILE}' extra on '{self.conn_id}'"
             )
+        # Checked here, before any call (a login included): "." or ".." would collapse the path.
+        validate_name(acc, "account" if account else f"{self.conn_id}.{EXTRA_ACCOUNT}")
+        validate_name(prof, "profile" if profile else f"{self.conn_id}.{EXTRA_PROFILE}")
         return acc, prof
 
 

@@ -18,8 +18,8 @@ from urllib.parse import unquote
 
 import pendulum
 
-from airflow_provider_tealium.api.auth import segment
 from airflow_provider_tealium.api.defaults import DLE_REQUESTS_PER_SECOND
+from airflow_provider_tealium.api.paths import name_segment, segment
 from airflow_provider_tealium.api.request import ApiRequest, Host, TokenFamily
 from airflow_provider_tealium.exceptions import TealiumValidationError, TealiumValidationErrors
 
@@ -334,7 +334,9 @@ def _file_type_params(file_type: FileType | None) -> list[tuple[str, str]]:
 
 def _item_path(account: str, profile: str, datalayer_id: str) -> str:
     return DATALAYER_PATH.format(
-        account=segment(account), profile=segment(profile), datalayer_id=segment(datalayer_id)
+        account=name_segment(account, "account"),
+        profile=name_segment(profile, "profile"),
+        datalayer_id=segment(datalayer_id, "datalayer_id"),
     )
 
 
@@ -424,7 +426,9 @@ def list_request(account: str, profile: str, continuation_token: str | None = No
     params = [] if not continuation_token else [(CONTINUATION_PARAM, unquote(continuation_token))]
     return ApiRequest(
         "GET",
-        DATALAYERS_PATH.format(account=segment(account), profile=segment(profile)),
+        DATALAYERS_PATH.format(
+            account=name_segment(account, "account"), profile=name_segment(profile, "profile")
+        ),
         TokenFamily.V2,
         Host.API,
         params=params,
@@ -479,7 +483,9 @@ def failed_uploads_request(
         params.append((END_DATE_PARAM, format_date(end)))
     return ApiRequest(
         "GET",
-        FAILED_UPLOADS_PATH.format(account=segment(account), profile=segment(profile)),
+        FAILED_UPLOADS_PATH.format(
+            account=name_segment(account, "account"), profile=name_segment(profile, "profile")
+        ),
         TokenFamily.V2,
         Host.API,
         params=params,

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 import pendulum
 
-from airflow_provider_tealium.api.auth import IssuedToken, segment
+from airflow_provider_tealium.api.auth import IssuedToken
+from airflow_provider_tealium.api.paths import segment
 from airflow_provider_tealium.api.request import ApiRequest, Host, TokenFamily
 from airflow_provider_tealium.api.urls import safe_url as safe_url  # re-exported for callers of iqm.safe_url
 from airflow_provider_tealium.exceptions import (
@@ -929,7 +930,9 @@ def get_report_request(report_id: int) -> ApiRequest:
 
     :param report_id: the report id.
     """
-    return ApiRequest("GET", REPORT_PATH.format(report_id=segment(str(report_id))), TokenFamily.IQM, Host.IQM)
+    return ApiRequest(
+        "GET", REPORT_PATH.format(report_id=segment(str(report_id), "report_id")), TokenFamily.IQM, Host.IQM
+    )
 
 
 def list_reports_request(search: str | None = None, page_no: int = 1, limit: int = 20) -> ApiRequest:
@@ -992,7 +995,7 @@ def schedule_request(report_id: int, schedule: Mapping[str, Any], *, update: boo
     if update:
         return ApiRequest(
             "PATCH",
-            SCHEDULE_UPDATE_PATH.format(report_id=segment(str(report_id))),
+            SCHEDULE_UPDATE_PATH.format(report_id=segment(str(report_id), "report_id")),
             TokenFamily.IQM,
             Host.IQM,
             json_body=dict(schedule),

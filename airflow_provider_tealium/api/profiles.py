@@ -15,7 +15,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from airflow_provider_tealium.api.auth import segment
+from airflow_provider_tealium.api.paths import name_segment
 from airflow_provider_tealium.api.request import ApiRequest, Host, TokenFamily
 from airflow_provider_tealium.exceptions import TealiumValidationError, TealiumValidationErrors
 
@@ -711,7 +711,9 @@ def profile_path(account: str, profile: str) -> str:
     :param account: the account.
     :param profile: the profile.
     """
-    return PROFILE_PATH.format(account=segment(account), profile=segment(profile))
+    return PROFILE_PATH.format(
+        account=name_segment(account, "account"), profile=name_segment(profile, "profile")
+    )
 
 
 def validate_includes(includes: Iterable[str]) -> list[str]:

@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any
 
 from airflow_provider_tealium.api.arguments import seconds_arg
-from airflow_provider_tealium.api.auth import segment
+from airflow_provider_tealium.api.paths import name_segment, segment
 from airflow_provider_tealium.api.profiles import profile_path
 from airflow_provider_tealium.api.request import ApiRequest, Host, TokenFamily
 from airflow_provider_tealium.exceptions import (
@@ -182,7 +182,9 @@ def publish_status_request(account: str, profile: str, publish_id: str) -> ApiRe
     return ApiRequest(
         "GET",
         PUBLISH_STATUS_PATH.format(
-            account=segment(account), profile=segment(profile), publish_id=segment(publish_id)
+            account=name_segment(account, "account"),
+            profile=name_segment(profile, "profile"),
+            publish_id=segment(publish_id, "publish_id"),
         ),
         TokenFamily.V3,
         Host.REGION,

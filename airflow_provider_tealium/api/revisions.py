@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
-from airflow_provider_tealium.api.auth import segment
+from airflow_provider_tealium.api.paths import name_segment, segment
 from airflow_provider_tealium.api.request import ApiRequest, Host, TokenFamily
 from airflow_provider_tealium.exceptions import TealiumApiError, TealiumError, TealiumValidationError
 
@@ -41,7 +41,8 @@ RETURN_CODE_MESSAGES: dict[int, str] = {
 }
 
 _REVISION_ID_RE = re.compile(r"^\d{12}(\d{2})?$")
-_TARGET_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+# Not starting with ".": "." and ".." are dot segments (the path would collapse).
+_TARGET_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$")
 _FORMATS = {12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S"}
 
 
@@ -94,7 +95,9 @@ def validate_target(value: object, field_name: str = "target") -> str:
     """
     if not isinstance(value, str) or not _TARGET_RE.match(value):
         raise TealiumValidationError(
-            field_name, "must be an environment name of letters, digits, '_', '.' or '-'", value=value
+            field_name,
+            "must be an environment name of letters, digits, '_', '.' or '-', not starting with '.'",
+            value=value,
         )
     if value == "details":
         # In v1 paths ``.../revisions/{id}/details`` is the details call, not a bundle.
@@ -325,7 +328,10 @@ def validate_pattern(pattern: str | None, field_name: str = "match") -> str | No
 
 
 def _path(api: RevisionsApi, v1: str, v2: str, **parts: str) -> str:
-    return (v1 if api is RevisionsApi.V1 else v2).format(**{k: segment(v) for k, v in parts.items()})
+    quoted = {
+        k: name_segment(v, k) if k in ("account", "profile") else segment(v, k) for k, v in parts.items()
+    }
+    return (v1 if api is RevisionsApi.V1 else v2).format(**quoted)
 
 
 def _family(api: RevisionsApi) -> TokenFamily:

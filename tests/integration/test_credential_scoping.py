@@ -114,3 +114,14 @@ def test_iqm_login_flow_is_part_of_the_key(
     IQMHook(other).get_token()
     calls = iqm_connection.state.stats()["calls"]
     assert calls == {"POST /api/v3/ua/oauth/token": 1, "POST /api/v3/ua/login": 1}
+
+
+def test_a_dot_segment_account_sends_nothing(tealium_connection: TealiumEmulator) -> None:
+    # Item 7: "/v3/tiq/accounts/../profiles/.." would collapse to "/v3/tiq/"; refused before the login.
+    from airflow_provider_tealium.exceptions import TealiumValidationError
+
+    with pytest.raises(TealiumValidationError, match="account: must be a Tealium name"):
+        TealiumHook().get_profile("..", "..")
+    with pytest.raises(TealiumValidationError, match="publish_id: must not be '.' or '..'"):
+        TealiumHook().get_publish_status("..")
+    assert tealium_connection.state.stats()["calls"] == {}

@@ -272,10 +272,10 @@ def test_v3_answer_without_host_is_an_error() -> None:
 
 
 def test_auth_requests_match_the_documented_shape() -> None:
-    req = auth.v3_auth_request("my acct", "main", "a@b.c", "the-key")
+    req = auth.v3_auth_request("my-acct", "main", "a@b.c", "the-key")
     assert (req.method, req.path, req.host) == (
         "POST",
-        "/v3/auth/accounts/my%20acct/profiles/main",
+        "/v3/auth/accounts/my-acct/profiles/main",
         Host.PLATFORM,
     )
     assert req.form == {"username": "a@b.c", "key": "the-key"}

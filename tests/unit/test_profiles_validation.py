@@ -116,8 +116,8 @@ def test_plain_dict_body_is_accepted_and_dates_normalised() -> None:
 
 
 def test_patch_request_is_v3_region_and_not_idempotent() -> None:
-    request = p.patch_profile_request("my acct", "main", envelope(p.Operation.add(seed_rule())))
-    assert (request.method, request.path) == ("PATCH", "/v3/tiq/accounts/my%20acct/profiles/main")
+    request = p.patch_profile_request("my-acct", "main", envelope(p.Operation.add(seed_rule())))
+    assert (request.method, request.path) == ("PATCH", "/v3/tiq/accounts/my-acct/profiles/main")
     assert request.family is TokenFamily.V3 and request.host is Host.REGION
     assert request.idempotent is False
 

@@ -255,9 +255,17 @@ def test_revisions_api_setting() -> None:
     [
         (
             "prod/../x",
-            "target: must be an environment name of letters, digits, '_', '.' or '-' (got 'prod/../x')",
+            "target: must be an environment name of letters, digits, '_', '.' or '-', not starting with '.' "
+            "(got 'prod/../x')",
         ),
-        ("", "target: must be an environment name of letters, digits, '_', '.' or '-' (got '')"),
+        (
+            "",
+            "target: must be an environment name of letters, digits, '_', '.' or '-', not starting with '.' (got '')",
+        ),
+        (
+            "..",
+            "target: must be an environment name of letters, digits, '_', '.' or '-', not starting with '.' (got '..')",
+        ),
         ("details", "target: cannot be 'details' (that path is the details call) (got 'details')"),
     ],
 )
@@ -289,8 +297,8 @@ def test_v1_requests() -> None:
 def test_v2_requests_use_the_v2_token() -> None:
     api = rev.RevisionsApi.V2
     assert (
-        rev.list_revisions_request(api, "a b", "main").path
-        == "/v2/manifest/accounts/a%20b/profiles/main/revisions"
+        rev.list_revisions_request(api, "a-b", "main").path
+        == "/v2/manifest/accounts/a-b/profiles/main/revisions"
     )
     details = rev.revision_details_request(api, "a", "p", "201612131954")
     assert details.path == "/v2/manifest/accounts/a/profiles/p/revisions/201612131954/details"
