@@ -60,6 +60,8 @@ class ApiRequest:
     :param raw: the answer is binary (a zip), not JSON.
     :param credential_call: it sends a secret to obtain a credential (a login, a token call): it never
         follows a redirect, wherever it points.
+    :param max_answer_bytes: read at most this many bytes of the answer (a bundle zip); a larger answer
+        is refused unread (streamed, so it never lands in memory whole). ``None``: no cap.
     """
 
     method: str
@@ -77,6 +79,7 @@ class ApiRequest:
     idempotent: bool = True
     raw: bool = False
     credential_call: bool = False
+    max_answer_bytes: int | None = None
 
     @property
     def description(self) -> str:

@@ -2,24 +2,32 @@
 
 A revision is what a publish leaves behind: its id (a UTC timestamp), name, comment, the targets it
 went to and, per target, the SHA-256 of every published file. The bundle of a target is a zip of
-those files; :func:`verify_bundle` proves it is exactly what the details describe.
+those files; :func:`~airflow_provider_tealium.api.bundles.verify_bundle` proves it is exactly what the
+details describe.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import re
-import zipfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
+# Bundle verification lives in api/bundles.py; its names are re-exported here, where callers found them.
+from airflow_provider_tealium.api.bundles import (  # noqa: F401
+    BUNDLE_CHECKSUM,
+    DEFAULT_LIMITS,
+    BundleLimits,
+    BundleVerification,
+    TealiumBundleVerificationError,
+    is_javascript,
+    verify_bundle,
+)
 from airflow_provider_tealium.api.paths import name_segment, segment
 from airflow_provider_tealium.api.request import ApiRequest, Host, TokenFamily
-from airflow_provider_tealium.exceptions import TealiumApiError, TealiumError, TealiumValidationError
+from airflow_provider_tealium.exceptions import TealiumApiError, TealiumValidationError
 
 V1_LIST_PATH = "/v1/accounts/{account}/{profile}/revisions"
 V1_DETAILS_PATH = "/v1/accounts/{account}/{profile}/revisions/{revision_id}/details"
@@ -29,9 +37,6 @@ V2_DETAILS_PATH = "/v2/manifest/accounts/{account}/profiles/{profile}/revisions/
 V2_BUNDLE_PATH = (
     "/v2/manifest/accounts/{account}/profiles/{profile}/revisions/{revision_id}/environments/{target}"
 )
-
-BUNDLE_CHECKSUM = "bundle.zip"
-"""The checksums entry that holds the SHA-256 of the zip itself rather than of a file inside it."""
 
 RETURN_CODE_MESSAGES: dict[int, str] = {
     1240: "Tealium does not know this account, or its revisions API is not activated (ask your account manager).",
@@ -389,6 +394,8 @@ def revision_bundle_request(
         Host.API,
         headers={"Accept": "application/zip, application/octet-stream"},
         raw=True,
+        # Streamed and cut off at the cap: a bundle is read as hostile (see api/bundles.py).
+        max_answer_bytes=DEFAULT_LIMITS.max_download_bytes,
     )
 
 
@@ -463,109 +470,3 @@ def explain_error(exc: TealiumApiError) -> TealiumApiError:
         attempts=exc.attempts,
         hint=RETURN_CODE_MESSAGES[code],
     )
-
-
-class TealiumBundleVerificationError(TealiumError):
-    """A downloaded bundle is not exactly what the revision's details describe (nothing was written)."""
-
-
-def is_javascript(name: str) -> bool:
-    """Whether a bundle file is JavaScript, which Tealium's checksums cover (every published ``.js`` file).
-
-    Other files a bundle may hold (``mobile.html``) need not be listed.
-
-    :param name: the file's name in the zip.
-    """
-    return name.lower().endswith(".js")
-
-
-@dataclass(frozen=True)
-class BundleVerification:
-    """What :func:`verify_bundle` found.
-
-    Every method taking ``allow_unlisted`` reads it the same way: ``None`` (the default) tolerates files
-    without a checksum unless they are JavaScript, ``True`` tolerates every one, ``False`` none.
-
-    :param verified: files whose SHA-256 matched, sorted (``bundle.zip`` included when checked).
-    :param mismatched: files whose SHA-256 differed.
-    :param missing: files the checksums list but the zip lacks.
-    :param unlisted: files in the zip that the checksums do not list.
-    :param bundle_sha256: the SHA-256 of the zip.
-    """
-
-    verified: list[str]
-    mismatched: list[str]
-    missing: list[str]
-    unlisted: list[str]
-    bundle_sha256: str
-
-    def refused_unlisted(self, allow_unlisted: bool | None = None) -> list[str]:
-        """The files without a checksum that fail the check.
-
-        :param allow_unlisted: ``None``: the JavaScript ones; ``True``: none; ``False``: all.
-        """
-        if allow_unlisted is None:
-            return [name for name in self.unlisted if is_javascript(name)]
-        return [] if allow_unlisted else list(self.unlisted)
-
-    def unverified(self, allow_unlisted: bool | None = None) -> list[str]:
-        """The files without a checksum that are tolerated: kept in the bundle, but nothing proves them.
-
-        :param allow_unlisted: see :meth:`refused_unlisted`.
-        """
-        refused = set(self.refused_unlisted(allow_unlisted))
-        return [name for name in self.unlisted if name not in refused]
-
-    def ok(self, allow_unlisted: bool | None = None) -> bool:
-        """Whether the bundle is what the details describe: nothing changed or missing, and no file
-        without a checksum beyond what ``allow_unlisted`` tolerates.
-
-        :param allow_unlisted: see :meth:`refused_unlisted`.
-        """
-        return not self.mismatched and not self.missing and not self.refused_unlisted(allow_unlisted)
-
-    def problems(self, allow_unlisted: bool | None = None) -> str:
-        """A sentence naming every failed file.
-
-        :param allow_unlisted: see :meth:`refused_unlisted`.
-        """
-        parts = []
-        if self.mismatched:
-            parts.append(f"SHA-256 mismatch: {', '.join(self.mismatched)}")
-        if self.missing:
-            parts.append(f"missing from the zip: {', '.join(self.missing)}")
-        refused = self.refused_unlisted(allow_unlisted)
-        if refused:
-            why = " (every JavaScript file must have one)" if allow_unlisted is None else ""
-            parts.append(f"in the zip without a checksum{why}: {', '.join(refused)}")
-        return "; ".join(parts)
-
-
-def verify_bundle(data: bytes, checksums: dict[str, str]) -> BundleVerification:
-    """Check the zip's own SHA-256 (when ``bundle.zip`` is listed) and that of every file in it.
-
-    :param data: the zip's bytes.
-    :param checksums: file name -> expected SHA-256, for one target.
-    :raises TealiumValidationError: the data is not a readable zip.
-    """
-    bundle_sha = hashlib.sha256(data).hexdigest()
-    expected = {name: value.lower() for name, value in checksums.items()}
-    verified: list[str] = []
-    mismatched: list[str] = []
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            actual = {
-                info.filename: hashlib.sha256(archive.read(info)).hexdigest()
-                for info in archive.infolist()
-                if not info.is_dir()
-            }
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
-        raise TealiumValidationError("bundle", f"is not a readable zip ({exc})", show_value=False) from None
-    if BUNDLE_CHECKSUM in expected:
-        (verified if expected.pop(BUNDLE_CHECKSUM) == bundle_sha else mismatched).append(BUNDLE_CHECKSUM)
-    for name, sha in expected.items():
-        if name in actual:
-            (verified if actual[name] == sha else mismatched).append(name)
-    missing = sorted(name for name in expected if name not in actual)
-    unlisted = sorted(name for name in actual if name not in expected)
-    return BundleVerification(sorted(verified), sorted(mismatched), missing, unlisted, bundle_sha)

@@ -69,6 +69,33 @@ def redirect_target(request: ApiRequest, url: str, answer: ApiResponse) -> str |
     )
 
 
+READ_CHUNK = 64 * 1024
+
+
+def oversized(length: str | None, limit: int) -> bool:
+    """Whether a ``Content-Length`` already says the answer is larger than ``limit``.
+
+    :param length: the header's value.
+    :param limit: the cap in bytes.
+    """
+    return bool(length and length.strip().isdigit() and int(length) > limit)
+
+
+def too_large(request: ApiRequest, status: int, limit: int) -> TealiumApiError:
+    """The error for an answer larger than ``request.max_answer_bytes`` (final: resending cannot help).
+
+    :param request: the call.
+    :param status: the answer's status.
+    :param limit: the cap in bytes.
+    """
+    return TealiumApiError(
+        request.method,
+        request.path,
+        status,
+        f"the answer is larger than {limit} bytes, the most this call reads; it was not read",
+    )
+
+
 def too_many_redirects(request: ApiRequest, status: int) -> TealiumApiError:
     """The error for a call redirected more than :data:`MAX_REDIRECTS` times.
 

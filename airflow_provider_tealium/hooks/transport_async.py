@@ -17,7 +17,9 @@ from airflow_provider_tealium.hooks.transport import (
     LoopState,
     TransportBase,
     answer_from,
+    oversized,
     redirect_target,
+    too_large,
     too_many_redirects,
 )
 
@@ -63,8 +65,9 @@ class AsyncTransport(TransportBase):
         """Async twin of :meth:`SyncTransport._transport_attempt` (secrets stay in this frame)."""
         url, headers, params = await self._atransport_compose(request, credential)
         for _ in range(MAX_REDIRECTS + 1):
+            limit = request.max_answer_bytes
             try:
-                resp = await client.request(
+                prepared = client.build_request(
                     request.method,
                     url,
                     params=params,
@@ -72,16 +75,37 @@ class AsyncTransport(TransportBase):
                     content=None if request.form is not None else request.body_bytes(),
                     headers=headers,
                     timeout=timeout,
-                    follow_redirects=False,
                 )
+                resp = await client.send(prepared, stream=limit is not None, follow_redirects=False)
+                if limit is None:
+                    content: bytes | None = resp.content
+                else:
+                    try:
+                        content = await self._aread_capped(resp, limit)
+                    finally:
+                        await resp.aclose()
             except httpx.TransportError as exc:
                 return httpx_failure(exc), type(exc).__name__
-            answer = answer_from(resp.status_code, resp.headers, resp.content)
+            if content is None:
+                return too_large(request, resp.status_code, limit or 0)
+            answer = answer_from(resp.status_code, resp.headers, content)
             target = redirect_target(request, url, answer)
             if target is None or isinstance(target, TealiumApiError):
                 return answer if target is None else target
             url, params = target, ()  # the Location carries its own query
         return too_many_redirects(request, answer.status)
+
+    @staticmethod
+    async def _aread_capped(resp: httpx.Response, limit: int) -> bytes | None:
+        """The streamed body, or ``None`` as soon as it exceeds ``limit`` bytes."""
+        if oversized(resp.headers.get("content-length"), limit):
+            return None
+        body = bytearray()
+        async for chunk in resp.aiter_bytes():
+            body += chunk
+            if len(body) > limit:
+                return None
+        return bytes(body)
 
     async def _atransport_send(self, request: ApiRequest, scope: Any = None) -> ApiResponse:
         """Async twin of :meth:`SyncTransport._transport_send`.

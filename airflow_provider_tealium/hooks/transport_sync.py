@@ -13,11 +13,14 @@ from airflow_provider_tealium.api.retry import FailureKind, RetryPolicy, Step
 from airflow_provider_tealium.exceptions import TealiumApiError
 from airflow_provider_tealium.hooks.transport import (
     MAX_REDIRECTS,
+    READ_CHUNK,
     Credential,
     LoopState,
     TransportBase,
     answer_from,
+    oversized,
     redirect_target,
+    too_large,
     too_many_redirects,
 )
 
@@ -75,6 +78,7 @@ class SyncTransport(TransportBase):
         url, headers, params = self._transport_compose(request, credential)
         body = request.form if request.form is not None else request.body_bytes()
         for _ in range(MAX_REDIRECTS + 1):
+            limit = request.max_answer_bytes
             try:
                 # requests follows redirects by default, re-sending the body and headers wherever they
                 # point: the one redirect rule is applied here instead.
@@ -86,15 +90,35 @@ class SyncTransport(TransportBase):
                     headers=headers,
                     timeout=timeout,
                     allow_redirects=False,
+                    stream=limit is not None,
                 )
+                if limit is None:
+                    content = resp.content
+                else:
+                    with resp:
+                        content = self._read_capped(resp, limit)
             except requests.RequestException as exc:
                 return requests_failure(exc), type(exc).__name__
-            answer = answer_from(resp.status_code, resp.headers, resp.content)
+            if content is None:
+                return too_large(request, resp.status_code, limit or 0)
+            answer = answer_from(resp.status_code, resp.headers, content)
             target = redirect_target(request, url, answer)
             if target is None or isinstance(target, TealiumApiError):
                 return answer if target is None else target
             url, params = target, ()  # the Location carries its own query
         return too_many_redirects(request, answer.status)
+
+    @staticmethod
+    def _read_capped(resp: requests.Response, limit: int) -> bytes | None:
+        """The streamed body, or ``None`` as soon as it exceeds ``limit`` bytes."""
+        if oversized(resp.headers.get("content-length"), limit):
+            return None
+        body = bytearray()
+        for chunk in resp.iter_content(READ_CHUNK):
+            body += chunk
+            if len(body) > limit:
+                return None
+        return bytes(body)
 
     def _transport_send(self, request: ApiRequest, scope: Any = None) -> ApiResponse:
         """Send ``request`` until it succeeds, fails for good, or retries run out.

@@ -11,6 +11,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider_tealium.api.defaults import TEALIUM_CONN_ID as DEFAULT_CONN_ID
 from airflow_provider_tealium.exceptions import TealiumError, TealiumValidationError
+from airflow_provider_tealium.outputs import write_atomically
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
@@ -167,11 +168,16 @@ class TealiumDownloadRevisionBundleOperator(_RevisionOperatorBase):
         if not self.path or not str(self.path).strip():
             raise TealiumValidationError("path", "is required: a file or directory to write the bundle to")
 
-    def _destination(self, details: RevisionDetails, target: str) -> Any:
+    def _destination(self, account: str, profile: str, revision_id: str, target: str) -> Any:
+        """Where the zip goes. The file name is built from the requested, validated values, never from
+        the server's answer (a details ``account`` of ``../../x`` would otherwise escape the folder),
+        and must resolve inside the folder it is put in."""
         from airflow.sdk import ObjectStoragePath
 
         raw = self.path
-        name = f"{details.account}-{details.profile}-{details.revision_id}-{target}.zip"
+        name = f"{account}-{profile}-{revision_id}-{target}.zip"
+        if "/" in name or "\\" in name or name.startswith("."):
+            raise TealiumValidationError("path", "the bundle's file name would leave its folder", value=name)
         if isinstance(raw, ObjectStoragePath) or "://" in str(raw):
             dest = raw if isinstance(raw, ObjectStoragePath) else ObjectStoragePath(str(raw))
             if str(raw).endswith("/") or dest.is_dir():
@@ -179,7 +185,12 @@ class TealiumDownloadRevisionBundleOperator(_RevisionOperatorBase):
             return dest
         local = Path(str(raw)).expanduser()
         if str(raw).endswith(("/", "\\")) or local.is_dir():
+            folder = local.resolve()
             local = local / name
+            if local.resolve().parent != folder:
+                raise TealiumValidationError(
+                    "path", f"the bundle's file would resolve outside {folder}", value=str(local)
+                )
         local.parent.mkdir(parents=True, exist_ok=True)
         return local
 
@@ -187,12 +198,19 @@ class TealiumDownloadRevisionBundleOperator(_RevisionOperatorBase):
         from airflow_provider_tealium.api import revisions as rev
 
         self._validate()
+        account, profile = self.hook.config.account_profile(self.account, self.profile)
         details = self._details()
+        if self.revision_id and details.revision_id != self.revision_id:
+            raise rev.TealiumBundleVerificationError(
+                f"Tealium answered the details of revision {details.revision_id} for {self.revision_id}"
+            )
         target = self.target or (details.targets_published[0] if details.targets_published else None)
         if not target:
             raise TealiumValidationError(
                 "target", f"revision {details.revision_id} was published to no target: name one"
             )
+        # A target read from the answer names a path segment and the file: checked like a given one.
+        target = rev.validate_target(target, "targets_published[0]" if not self.target else "target")
         if target not in details.targets_published:
             raise TealiumValidationError(
                 "target",
@@ -214,8 +232,8 @@ class TealiumDownloadRevisionBundleOperator(_RevisionOperatorBase):
                 f"Bundle of revision {details.revision_id} for {target} failed verification "
                 f"({result.problems(self.allow_unlisted_files)}); nothing was written"
             )
-        dest = self._destination(details, target)
-        dest.write_bytes(data)
+        dest = self._destination(account, profile, details.revision_id, target)
+        write_atomically(dest, data)
         self.log.info(
             "Verified %d checksums of revision %s (%s) and wrote %s",
             len(result.verified),
@@ -230,8 +248,8 @@ class TealiumDownloadRevisionBundleOperator(_RevisionOperatorBase):
             "path": str(dest),
             "revision_id": details.revision_id,
             "target": target,
-            "account": details.account,
-            "profile": details.profile,
+            "account": account,
+            "profile": profile,
             "files": result.verified,
             "unverified": unverified,
             "bundle_sha256": result.bundle_sha256,
