@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +12,7 @@ from airflow_provider_tealium.api.auth import DEFAULT_API_BASE_URL, DEFAULT_PLAT
 from airflow_provider_tealium.api.defaults import TEALIUM_CONN_ID
 from airflow_provider_tealium.api.paths import validate_name
 from airflow_provider_tealium.api.request import Host
-from airflow_provider_tealium.api.retry import RetryPolicy
+from airflow_provider_tealium.api.retry import RetryPolicy, policy_value_problem
 from airflow_provider_tealium.exceptions import TealiumValidationError
 
 CONN_TYPE = "tealium"
@@ -129,14 +130,35 @@ def retry_policy(
             raw = _extra_value(extra, name, conn_type)
         if raw is None:
             continue
+        number = _number(raw, whole=name == "max_retries")
+        problem = "must be a number" if number is None else policy_value_problem(name, number)
+        if problem is not None:
+            raise TealiumValidationError(f"{conn_id}.{name}", problem, value=raw)
+        values[name] = number
+    return RetryPolicy(**values)
+
+
+def _number(raw: Any, *, whole: bool) -> int | float | None:
+    """A number from an extra (JSON gives numbers, the form and env vars strings), else ``None``.
+
+    :param raw: the value.
+    :param whole: an integer is wanted (``5`` and ``5.0`` are, ``5.5`` is not).
+    """
+    if isinstance(raw, bool):
+        return None
+    value: Any = raw
+    if isinstance(raw, str):
         try:
-            values[name] = int(raw) if name == "max_retries" else float(raw)
-        except (TypeError, ValueError):
-            raise TealiumValidationError(f"{conn_id}.{name}", "must be a number", value=raw) from None
-    try:
-        return RetryPolicy(**values)
-    except ValueError as exc:
-        raise TealiumValidationError(conn_id, str(exc)) from None
+            value = float(raw.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, int | float):
+        return None
+    if whole:
+        if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+            return None
+        return int(value)
+    return float(value)
 
 
 def config_from_connection(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from airflow_provider_tealium.api.config import _extra_value, parse_extra, retry_policy
+from airflow_provider_tealium.api.config import _extra_value, _number, parse_extra, retry_policy
 from airflow_provider_tealium.api.defaults import IQM_CONN_ID
 from airflow_provider_tealium.api.retry import RetryPolicy
 from airflow_provider_tealium.exceptions import TealiumValidationError
@@ -18,6 +18,8 @@ DEFAULT_BASE_URL = "https://api.iqm.com"
 
 # The documented limit is 20 requests a minute per client.
 DEFAULT_REQUESTS_PER_MINUTE = 20
+MAX_REQUESTS_PER_MINUTE = 6000
+"""A client-side limit above 100 a second is no limit: refused as a typo."""
 
 # Names of the extras (the connection form's ``conn-fields`` use the same names).
 EXTRA_CLIENT_ID = "client_id"
@@ -120,13 +122,12 @@ def config_from_connection(
         rpm_raw = _extra_value(ex, EXTRA_REQUESTS_PER_MINUTE, CONN_TYPE)
     if rpm_raw is None:
         rpm_raw = DEFAULT_REQUESTS_PER_MINUTE
-    try:
-        rpm = int(rpm_raw)
-    except (TypeError, ValueError):
-        rpm = 0
-    if rpm < 1:
+    rpm = _number(rpm_raw, whole=True)
+    if rpm is None or not 1 <= rpm <= MAX_REQUESTS_PER_MINUTE:
         raise TealiumValidationError(
-            f"{conn_id}.{EXTRA_REQUESTS_PER_MINUTE}", "must be a positive integer", value=rpm_raw
+            f"{conn_id}.{EXTRA_REQUESTS_PER_MINUTE}",
+            f"must be a whole number from 1 to {MAX_REQUESTS_PER_MINUTE}",
+            value=rpm_raw,
         )
     return IQMConfig(
         conn_id=conn_id,
@@ -137,6 +138,6 @@ def config_from_connection(
         workspace_host=str(workspace_host),
         base_url=base_url.rstrip("/"),
         login_flow=flow,
-        requests_per_minute=rpm,
+        requests_per_minute=int(rpm),
         retry=retry_policy(ex, retry_overrides or {}, CONN_TYPE, conn_id),
     )

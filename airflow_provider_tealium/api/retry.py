@@ -5,6 +5,7 @@ The policy is plain numbers so a trigger can carry it through serialisation.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import asdict, dataclass
 from email.utils import parsedate_to_datetime
@@ -28,6 +29,29 @@ def is_retryable_status(status: int) -> bool:
 # Answers that say "not processed": safe to resend even for a non-idempotent call.
 NOT_PROCESSED_STATUSES = frozenset({429, 503})
 
+MAX_RETRIES_LIMIT = 100
+"""The most ``max_retries`` may be: a million retries is a task that never ends, not a policy."""
+MAX_SECONDS = 3600.0
+"""The most any of the policy's durations may be (one attempt's timeout, one backoff)."""
+
+
+def policy_value_problem(name: str, value: object) -> str | None:
+    """Why ``value`` cannot be the policy's ``name``, or ``None`` when it can.
+
+    :param name: ``max_retries``, ``backoff_base``, ``backoff_max``, ``timeout`` or ``retry_after_max``.
+    :param value: the value, already a number.
+    """
+    if name == "max_retries":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_RETRIES_LIMIT:
+            return f"must be a whole number from 0 to {MAX_RETRIES_LIMIT}"
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return "must be a finite number of seconds"
+    low = "more than 0" if name == "timeout" else "0 or more"
+    if value < 0 or (name == "timeout" and value == 0) or value > MAX_SECONDS:
+        return f"must be {low} and at most {MAX_SECONDS:g} seconds"
+    return None
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -47,12 +71,12 @@ class RetryPolicy:
     retry_after_max: float = 300.0
 
     def __post_init__(self) -> None:
-        if self.max_retries < 0:
-            raise ValueError(f"max_retries: must be >= 0 (got {self.max_retries})")
-        if self.backoff_base < 0 or self.backoff_max < 0:
-            raise ValueError("backoff_base and backoff_max: must be >= 0")
-        if self.timeout <= 0:
-            raise ValueError(f"timeout: must be > 0 seconds (got {self.timeout})")
+        # NaN passes every comparison test, infinity every lower bound: both are refused by name, as
+        # is an absurd size, so nothing fails later with a raw error (time.sleep(nan)).
+        for name in ("max_retries", "backoff_base", "backoff_max", "timeout", "retry_after_max"):
+            problem = policy_value_problem(name, getattr(self, name))
+            if problem is not None:
+                raise ValueError(f"{name}: {problem} (got {getattr(self, name)!r})")
 
     def backoff(self, retry_number: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry ``retry_number`` (1-based).
@@ -90,9 +114,12 @@ def parse_retry_after(value: str | None) -> float | None:
         return None
     value = value.strip()
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        # "nan" and "inf" parse as floats; a header that names no real duration is ignored.
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -206,3 +206,22 @@ async def test_an_unacceptable_region_host_never_receives_the_token_async(
         with pytest.raises(TealiumApiError, match="not a bare host name"):
             await hook.aget_json(whoami_v3())
     assert other_origin.seen == []
+
+
+# -- Retry-After: nan (item 9) ------------------------------------------------------------------------------
+
+
+def test_retry_after_nan_is_survived(tealium_connection: TealiumEmulator) -> None:
+    tealium_connection.faults.add(
+        method="GET", path="/v2/emulator/whoami", status=429, headers={"Retry-After": "nan"}, times=2
+    )
+    assert TealiumHook(**FAST).get_json(WHOAMI_V2)["family"] == "v2"
+    assert tealium_connection.state.calls["GET /v2/emulator/whoami"] == 3
+
+
+async def test_retry_after_nan_is_survived_async(tealium_connection: TealiumEmulator) -> None:
+    tealium_connection.faults.add(
+        method="GET", path="/v2/emulator/whoami", status=503, headers={"Retry-After": "nan"}, times=1
+    )
+    async with TealiumAsyncHook(**FAST) as hook:
+        assert (await hook.aget_json(WHOAMI_V2))["family"] == "v2"

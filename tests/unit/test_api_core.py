@@ -67,7 +67,7 @@ def test_config_hook_arguments_override_extras() -> None:
         ("a@b.c", "k", '["a list"]', "extra"),
         ("a@b.c", "k", {"api_base_url": "ftp://x"}, "c.api_base_url"),
         ("a@b.c", "k", {"max_retries": "many"}, "c.max_retries"),
-        ("a@b.c", "k", {"timeout": 0}, "c"),
+        ("a@b.c", "k", {"timeout": 0}, "c.timeout"),
     ],
 )
 def test_config_errors_name_the_field(login: str | None, password: str, extra: object, field: str) -> None:

@@ -313,7 +313,10 @@ def test_login_requests_of_both_flows() -> None:
         ({"workspace_host": None}, "iqm_default.workspace_host: is required"),
         ({"login_flow": "saml"}, "iqm_default.login_flow: must be one of ['oauth', 'login']"),
         ({"base_url": "api.iqm.com"}, "iqm_default.base_url: must start with http:// or https://"),
-        ({"requests_per_minute": 0}, "iqm_default.requests_per_minute: must be a positive integer"),
+        (
+            {"requests_per_minute": 0},
+            "iqm_default.requests_per_minute: must be a whole number from 1 to 6000",
+        ),
     ],
 )
 def test_connection_rules(extra: dict[str, Any], message: str) -> None:
