@@ -2,10 +2,36 @@
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow_provider_tealium._compat import AirflowException
+from airflow_provider_tealium.api.urls import strip_userinfo
+
+MAX_SHOWN = 200
+"""The most characters of a value a message quotes."""
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 3
+_REPR.maxstring = 120
+_REPR.maxother = 120
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxset = _REPR.maxfrozenset = _REPR.maxdict = 8
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` as a message may quote it: bounded in depth and length whatever the value (a
+    list nested 10,000 deep, a 1 MB string, an object whose ``__repr__`` raises), and with the
+    ``user:password@`` of any URL in it removed.
+
+    :param value: the value.
+    """
+    try:
+        text = _REPR.repr(value)
+    except Exception:
+        text = f"<{type(value).__name__}>"
+    text = strip_userinfo(text)
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
 
 
 class TealiumError(AirflowException):
@@ -23,8 +49,8 @@ class TealiumValidationError(TealiumError, ValueError):
     def __init__(self, field: str, rule: str, *, value: object = None, show_value: bool = True) -> None:
         self.field = field
         self.rule = rule
-        shown = f" (got {value!r})" if show_value and value is not None else ""
-        super().__init__(f"{field}: {rule}{shown}")
+        quoted = f" (got {shown(value)})" if show_value and value is not None else ""
+        super().__init__(f"{field}: {strip_userinfo(rule)}{quoted}")
 
 
 class TealiumValidationErrors(TealiumValidationError):
@@ -85,7 +111,7 @@ class TealiumApiError(TealiumError):
         repeats = bool(self.details) and return_code == self.details[0]["error"]
         code = f", returnCode {return_code}" if return_code is not None and not repeats else ""
         tries = f" after {attempts} attempts" if attempts > 1 else ""
-        text = f"{method} {path} failed{tries}: {what}{code}: {api_message}"
+        text = f"{method} {path} failed{tries}: {what}{code}: {strip_userinfo(str(api_message))}"
         if hint:
             text += f"{'' if text.endswith(('.', '!', '?')) else '.'} {hint}"
         super().__init__(text)

@@ -13,6 +13,7 @@ from airflow_provider_tealium.api.defaults import TEALIUM_CONN_ID
 from airflow_provider_tealium.api.paths import validate_name
 from airflow_provider_tealium.api.request import Host
 from airflow_provider_tealium.api.retry import RetryPolicy, policy_value_problem
+from airflow_provider_tealium.api.urls import base_url_problem
 from airflow_provider_tealium.exceptions import TealiumValidationError
 
 CONN_TYPE = "tealium"
@@ -189,10 +190,10 @@ def config_from_connection(
     platform = _extra_value(ex, EXTRA_PLATFORM_BASE_URL, CONN_TYPE) or DEFAULT_PLATFORM_BASE_URL
     api = _extra_value(ex, EXTRA_API_BASE_URL, CONN_TYPE) or DEFAULT_API_BASE_URL
     for name, url in ((EXTRA_PLATFORM_BASE_URL, platform), (EXTRA_API_BASE_URL, api)):
-        if not str(url).startswith(("http://", "https://")):
-            raise TealiumValidationError(
-                f"{conn_id}.{name}", "must start with http:// or https://", value=url
-            )
+        problem = base_url_problem(url)
+        if problem is not None:
+            # The value is quoted without its userinfo (TealiumValidationError strips it).
+            raise TealiumValidationError(f"{conn_id}.{name}", problem, value=url)
     return TealiumConfig(
         conn_id=conn_id,
         email=login,

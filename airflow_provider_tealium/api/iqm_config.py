@@ -10,6 +10,7 @@ from typing import Any
 from airflow_provider_tealium.api.config import _extra_value, _number, parse_extra, retry_policy
 from airflow_provider_tealium.api.defaults import IQM_CONN_ID
 from airflow_provider_tealium.api.retry import RetryPolicy
+from airflow_provider_tealium.api.urls import base_url_problem
 from airflow_provider_tealium.exceptions import TealiumValidationError
 
 CONN_TYPE = "iqm"
@@ -103,11 +104,10 @@ def config_from_connection(
         raise TealiumValidationError(
             f"{conn_id}.{EXTRA_WORKSPACE_HOST}", "is required (the workspace host, e.g. app.iqm.com)"
         )
-    base_url = str(_extra_value(ex, EXTRA_BASE_URL, CONN_TYPE) or DEFAULT_BASE_URL)
-    if not base_url.startswith(("http://", "https://")):
-        raise TealiumValidationError(
-            f"{conn_id}.{EXTRA_BASE_URL}", "must start with http:// or https://", value=base_url
-        )
+    base_url = _extra_value(ex, EXTRA_BASE_URL, CONN_TYPE) or DEFAULT_BASE_URL
+    problem = base_url_problem(base_url)
+    if problem is not None:
+        raise TealiumValidationError(f"{conn_id}.{EXTRA_BASE_URL}", problem, value=base_url)
     flow_raw = _extra_value(ex, EXTRA_LOGIN_FLOW, CONN_TYPE) or LoginFlow.OAUTH.value
     try:
         flow = LoginFlow(str(flow_raw).lower())

@@ -69,6 +69,31 @@ def origin(url: str) -> tuple[str, str, int | None]:
     return scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme)
 
 
+def base_url_problem(url: object) -> str | None:
+    """Why ``url`` cannot be a configured base URL, or ``None`` when it can: ``http(s)://host[:port]``
+    with an optional path, no ``user:password@`` (the HTTP clients would send it as a Basic header,
+    and logs would show it), no query string or fragment.
+
+    :param url: the configured value.
+    """
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        return "must start with http:// or https://"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (reading it validates it)
+    except ValueError:
+        return "must be a URL with a valid host and port"
+    if "@" in parts.netloc:
+        return (
+            "must not carry a user or password (user:password@): put credentials in the connection's fields"
+        )
+    if not parts.hostname or any(ch.isspace() for ch in url):
+        return "must name a host and contain no spaces"
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        return "must not carry a query string or fragment"
+    return None
+
+
 def is_bare_host(value: object) -> bool:
     """Whether ``value`` is a bare host name with an optional port (``eu-1.example.com``,
     ``127.0.0.1:8081``): no scheme, userinfo, path, query, fragment, whitespace or empty label.
