@@ -19,8 +19,8 @@ DEFAULT_BASE_URL = "https://api.iqm.com"
 
 # The documented limit is 20 requests a minute per client.
 DEFAULT_REQUESTS_PER_MINUTE = 20
-MAX_REQUESTS_PER_MINUTE = 6000
-"""A client-side limit above 100 a second is no limit: refused as a typo."""
+MAX_REQUESTS_PER_MINUTE = 1_000_000
+"""The largest client-side limit (in effect none: tests and benchmarks use it to switch pacing off)."""
 
 # Names of the extras (the connection form's ``conn-fields`` use the same names).
 EXTRA_CLIENT_ID = "client_id"

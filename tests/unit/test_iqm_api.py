@@ -315,7 +315,7 @@ def test_login_requests_of_both_flows() -> None:
         ({"base_url": "api.iqm.com"}, "iqm_default.base_url: must start with http:// or https://"),
         (
             {"requests_per_minute": 0},
-            "iqm_default.requests_per_minute: must be a whole number from 1 to 6000",
+            "iqm_default.requests_per_minute: must be a whole number from 1 to 1000000",
         ),
     ],
 )

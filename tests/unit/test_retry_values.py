@@ -78,7 +78,7 @@ def test_sensible_values_pass() -> None:
     assert config_from_connection("c", "a@b.c", "k", {"max_retries": 4.0}).retry.max_retries == 4
 
 
-@pytest.mark.parametrize("value", [float("inf"), "inf", float("nan"), 10**9, 0, 2.5, "x", True])
+@pytest.mark.parametrize("value", [float("inf"), "inf", float("nan"), 10**9, 0, 2.5, "x", True, -5])
 def test_iqm_requests_per_minute_is_refused_by_name(value: Any) -> None:
     with pytest.raises(TealiumValidationError) as caught:
         iqm_config("q", "a@b.c", "pw", {**IQM_EXTRA, "requests_per_minute": value})
