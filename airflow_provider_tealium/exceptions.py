@@ -11,6 +11,10 @@ from airflow_provider_tealium.api.urls import strip_userinfo
 
 MAX_SHOWN = 200
 """The most characters of a value a message quotes."""
+MAX_FIELD = 500
+"""The most characters of a field path a message shows (a data layer id alone may have 250)."""
+MAX_LISTED = 50
+"""The most failures a :class:`TealiumValidationErrors` message lists (all stay in ``errors``)."""
 
 _REPR = reprlib.Repr()
 _REPR.maxlevel = 3
@@ -50,7 +54,9 @@ class TealiumValidationError(TealiumError, ValueError):
         self.field = field
         self.rule = rule
         quoted = f" (got {shown(value)})" if show_value and value is not None else ""
-        super().__init__(f"{field}: {strip_userinfo(rule)}{quoted}")
+        # A field path can hold a user's key (``reportSchedulingEventDetails.<key>``): bounded too.
+        where = field if len(field) <= MAX_FIELD else field[: MAX_FIELD - 3] + "..."
+        super().__init__(f"{strip_userinfo(where)}: {strip_userinfo(rule)}{quoted}")
 
 
 class TealiumValidationErrors(TealiumValidationError):
@@ -61,7 +67,9 @@ class TealiumValidationErrors(TealiumValidationError):
 
     def __init__(self, errors: list[TealiumValidationError]) -> None:
         self.errors = errors
-        lines = "\n".join(f"  - {e}" for e in errors)
+        lines = "\n".join(f"  - {e}" for e in errors[:MAX_LISTED])
+        if len(errors) > MAX_LISTED:
+            lines += f"\n  - ... and {len(errors) - MAX_LISTED} more"
         TealiumError.__init__(self, f"{len(errors)} invalid item(s):\n{lines}")
         self.field = errors[0].field if errors else ""
         self.rule = "several rules" if len(errors) > 1 else (errors[0].rule if errors else "")

@@ -30,13 +30,17 @@ def seconds_arg(value: Any, name: str, *, positive: bool = False) -> float:
             number = float(number.strip())
         except ValueError:
             number = None
-    # A bool is an int to Python but never meant as seconds; NaN and infinity are no deadline.
-    valid = (
-        isinstance(number, int | float)
-        and not isinstance(number, bool)
-        and math.isfinite(number)
-        and (number > 0 if positive else number >= 0)
-    )
+    # A bool is an int to Python but never meant as seconds; NaN and infinity are no deadline, and an
+    # int too large for a float (10**400) is none either.
+    try:
+        valid = (
+            isinstance(number, int | float)
+            and not isinstance(number, bool)
+            and math.isfinite(number)
+            and (number > 0 if positive else number >= 0)
+        )
+    except OverflowError:
+        valid = False
     if not valid:
         rule = "a positive number" if positive else "a number (0 or more)"
         raise TealiumValidationError(name, f"must be {rule} of seconds", value=value)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_tealium.api.auth import DEFAULT_API_BASE_URL, DEFAULT_PLATFORM_BASE_URL
+from airflow_provider_tealium.api.checks import loads, mapping_keys_problem
 from airflow_provider_tealium.api.defaults import TEALIUM_CONN_ID
 from airflow_provider_tealium.api.paths import validate_name
 from airflow_provider_tealium.api.request import Host
@@ -89,9 +89,9 @@ class TealiumConfig:
 def _extra_value(extra: Mapping[str, Any], name: str, conn_type: str) -> Any:
     # Connections saved by older UIs prefix form fields with ``extra__{conn_type}__``.
     value = extra.get(name)
-    if value in (None, ""):
+    if value is None or (isinstance(value, str) and value == ""):
         value = extra.get(f"extra__{conn_type}__{name}")
-    return None if value == "" else value
+    return None if isinstance(value, str) and value == "" else value
 
 
 def parse_extra(extra: str | Mapping[str, Any] | None) -> dict[str, Any]:
@@ -99,18 +99,19 @@ def parse_extra(extra: str | Mapping[str, Any] | None) -> dict[str, Any]:
 
     :param extra: the extra as stored (a JSON string) or already parsed.
     """
-    if not extra:
+    if extra is None or (isinstance(extra, str | bytes | Mapping) and not extra):
         return {}
     if isinstance(extra, Mapping):
-        return dict(extra)
-    try:
-        value = json.loads(extra)
-    except json.JSONDecodeError as exc:
-        raise TealiumValidationError(
-            "extra", f"must be a JSON object ({exc.msg})", show_value=False
-        ) from None
+        value: Any = dict(extra)
+    elif isinstance(extra, str | bytes):
+        value = loads(extra, "extra", "must be a JSON object")
+    else:
+        raise TealiumValidationError("extra", "must be a JSON object", show_value=False)
     if not isinstance(value, dict):
         raise TealiumValidationError("extra", "must be a JSON object", show_value=False)
+    problem = mapping_keys_problem(value)
+    if problem is not None:
+        raise TealiumValidationError("extra", problem, show_value=False)
     return value
 
 
@@ -182,11 +183,14 @@ def config_from_connection(
     :param profile: overrides the ``profile`` extra.
     :param retry_overrides: hook arguments overriding the retry extras.
     """
-    if not login:
+    if not login or not isinstance(login, str):
         raise TealiumValidationError(f"{conn_id}.login", "must be the Tealium user's email")
-    if not password:
-        raise TealiumValidationError(f"{conn_id}.password", "must be the Tealium API key")
+    if not password or not isinstance(password, str):
+        raise TealiumValidationError(f"{conn_id}.password", "must be the Tealium API key", show_value=False)
     ex = parse_extra(extra)
+    for name in (EXTRA_ACCOUNT, EXTRA_PROFILE, EXTRA_V1_PASSWORD):
+        if not isinstance(_extra_value(ex, name, CONN_TYPE), str | None):
+            raise TealiumValidationError(f"{conn_id}.{name}", "must be a string", show_value=False)
     platform = _extra_value(ex, EXTRA_PLATFORM_BASE_URL, CONN_TYPE) or DEFAULT_PLATFORM_BASE_URL
     api = _extra_value(ex, EXTRA_API_BASE_URL, CONN_TYPE) or DEFAULT_API_BASE_URL
     for name, url in ((EXTRA_PLATFORM_BASE_URL, platform), (EXTRA_API_BASE_URL, api)):

@@ -18,10 +18,11 @@ from urllib.parse import unquote
 
 import pendulum
 
+from airflow_provider_tealium.api.checks import depth_error
 from airflow_provider_tealium.api.defaults import DLE_REQUESTS_PER_SECOND
-from airflow_provider_tealium.api.paths import name_segment, segment
+from airflow_provider_tealium.api.paths import name_segment, segment, validate_name
 from airflow_provider_tealium.api.request import ApiRequest, Host, TokenFamily
-from airflow_provider_tealium.exceptions import TealiumValidationError, TealiumValidationErrors
+from airflow_provider_tealium.exceptions import TealiumValidationError, TealiumValidationErrors, shown
 
 DATALAYERS_PATH = "/v2/dle/accounts/{account}/profiles/{profile}/datalayers"
 DATALAYER_PATH = "/v2/dle/accounts/{account}/profiles/{profile}/datalayers/{datalayer_id}"
@@ -100,6 +101,13 @@ def parse_mode(value: UploadMode | str) -> UploadMode:
         raise TealiumValidationError("mode", "must be 'create', 'update' or 'upsert'", value=value) from None
 
 
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
 def validate_rate(requests_per_second: float) -> float:
     """A client-side request rate: positive and never above Tealium's 100 requests per second.
 
@@ -108,7 +116,7 @@ def validate_rate(requests_per_second: float) -> float:
     if (
         isinstance(requests_per_second, bool)
         or not isinstance(requests_per_second, (int, float))
-        or not math.isfinite(requests_per_second)
+        or not _finite(requests_per_second)
         or requests_per_second <= 0
     ):
         raise TealiumValidationError("requests_per_second", "must be a number > 0", value=requests_per_second)
@@ -142,7 +150,9 @@ def item_field(datalayer_id: object, part: str) -> str:
     :param datalayer_id: the data layer id.
     :param part: ``datalayer_id`` or ``data`` plus a path.
     """
-    return f"datalayers[{datalayer_id!r}].{part}"
+    # An id of the documented length is shown whole; anything else (not a string, far too long) bounded.
+    fits = isinstance(datalayer_id, str) and len(datalayer_id) <= MAX_COMBINED_LENGTH + 10
+    return f"datalayers[{repr(datalayer_id) if fits else shown(datalayer_id)}].{part}"
 
 
 def datalayer_id_errors(account: str, profile: str, datalayer_id: object) -> list[TealiumValidationError]:
@@ -153,6 +163,11 @@ def datalayer_id_errors(account: str, profile: str, datalayer_id: object) -> lis
     :param datalayer_id: the id.
     """
     where = item_field(datalayer_id, "datalayer_id")
+    for name, value in (("account", account), ("profile", profile)):
+        try:
+            validate_name(value, name)
+        except TealiumValidationError as exc:
+            return [exc]
     if not isinstance(datalayer_id, str):
         return [TealiumValidationError(where, "must be a string", value=datalayer_id)]
     if not datalayer_id:
@@ -242,11 +257,18 @@ def data_errors(datalayer_id: object, data: Any) -> tuple[list[TealiumValidation
         return [TealiumValidationError(where, "must not be empty")], None
     if not isinstance(data, Mapping):
         return [TealiumValidationError(where, f"must be a JSON object (got a {_describe(data)})")], None
+    too_deep = depth_error(data, where)
+    if too_deep is not None:
+        # Checked first: the walk below and the JSON encoding recurse.
+        return [too_deep], None
     errors: list[TealiumValidationError] = []
     _data_errors(datalayer_id, data, "data", errors)
     if errors:
         return errors, None
-    body = serialise(data)
+    try:
+        body = serialise(data)
+    except ValueError as exc:  # an int of more than 4300 digits, a lone surrogate in a string
+        return [TealiumValidationError(where, f"must be JSON-serialisable ({exc})"[:200])], None
     if len(body) > MAX_BODY_BYTES:
         return [
             TealiumValidationError(

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 import pendulum
 
 from airflow_provider_tealium.api.auth import IssuedToken
+from airflow_provider_tealium.api.checks import MAX_DEPTH, depth_error, key_name, sorted_names
 from airflow_provider_tealium.api.paths import segment
 from airflow_provider_tealium.api.request import ApiRequest, Host, TokenFamily
 from airflow_provider_tealium.api.urls import safe_url as safe_url  # re-exported for callers of iqm.safe_url
@@ -52,6 +53,10 @@ MAX_PAGE_SIZE = 1000
 DEFAULT_TOKEN_LIFETIME = 86400.0
 # Epoch values below this are seconds (or garbage), not milliseconds: 1973-03-03 in ms.
 _MIN_EPOCH_MS = 100_000_000_000
+# And above this no date library can read them: 9999-12-31T23:59:59.999Z.
+_MAX_EPOCH_MS = 253_402_300_799_999
+# Digit strings longer than this are no number a field can hold (and int() refuses 4300+ digits).
+_MAX_DIGITS = 19
 
 # -- enums ----------------------------------------------------------------------------------------------------
 
@@ -136,7 +141,7 @@ def enum_value(enum: type[IntEnum], value: Any, field_name: str, errors: list[Te
         return value
     if isinstance(value, str):
         text = value.strip().lower()
-        if text.isdigit() and int(text) in enum._value2member_map_:
+        if _digits(text) and int(text) in enum._value2member_map_:
             return int(text)
         names = {m.name.lower(): int(m) for m in enum}
         names.update(_ENUM_ALIASES.get(enum, {}))
@@ -179,7 +184,7 @@ def to_epoch_ms(
     if isinstance(value, bool) or value is None:
         moment = None
     elif isinstance(value, int):
-        if value >= _MIN_EPOCH_MS:
+        if _MIN_EPOCH_MS <= value <= _MAX_EPOCH_MS:
             return value
         errors.append(
             TealiumValidationError(
@@ -194,8 +199,10 @@ def to_epoch_ms(
     elif isinstance(value, str) and value.strip():
         text = value.strip()
         parsed: Any = None
-        digits = text.isascii() and text.isdigit()
-        if digits and len(text) == 8:
+        digits = _digits(text)
+        if text.isascii() and text.isdigit() and not digits:
+            moment = None  # more digits than any epoch: reported below
+        elif digits and len(text) == 8:
             # ``{{ ds_nodash }}`` renders yyyyMMdd; epoch milliseconds of any plausible date have 12+ digits.
             try:
                 parsed = datetime.strptime(text, "%Y%m%d").date()
@@ -228,9 +235,22 @@ def to_epoch_ms(
     return int(dt.int_timestamp) * 1000 + dt.microsecond // 1000
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only, and few enough to be a number (``"²"`` is a digit to ``str.isdigit``)."""
+    return text.isascii() and text.isdigit() and len(text) <= _MAX_DIGITS
+
+
+def _is_epoch_ms(value: Any) -> bool:
+    return _is_int(value) and _MIN_EPOCH_MS <= value <= _MAX_EPOCH_MS
+
+
 def _json_string(value: Any, field_name: str, errors: list[TealiumValidationError]) -> Any:
     if value is None or isinstance(value, str):
         return value
+    too_deep = depth_error(value, field_name)
+    if too_deep is not None:
+        errors.append(too_deep)
+        return INVALID
     try:
         return json.dumps(value, separators=(",", ":"))
     except (TypeError, ValueError):
@@ -257,10 +277,15 @@ def validate_dimensions(value: Any, field_name: str = "dimensions") -> list[Teal
         return [TealiumValidationError(field_name, "at least one dimension is required", value=value)]
     try:
         items = json.loads(value)
+    except RecursionError:
+        return [TealiumValidationError(field_name, f"nests deeper than {MAX_DEPTH} levels", show_value=False)]
     except ValueError:
         return [
             TealiumValidationError(field_name, "must be a JSON array serialised to a string", value=value)
         ]
+    too_deep = depth_error(items, field_name)
+    if too_deep is not None:
+        return [too_deep]
     if not isinstance(items, list):
         return [
             TealiumValidationError(field_name, "must be a JSON array serialised to a string", value=value)
@@ -298,7 +323,9 @@ def validate_schedule_body(
         return [TealiumValidationError(prefix or "schedule", "must be an object", value=body)]
     errors: list[TealiumValidationError] = []
     frequency = body.get("deliveryFrequency")
-    if frequency is not INVALID and frequency not in DeliveryFrequency._value2member_map_:
+    if frequency is not INVALID and not (
+        _is_int(frequency) and frequency in DeliveryFrequency._value2member_map_
+    ):
         errors.append(
             TealiumValidationError(
                 f"{p}deliveryFrequency",
@@ -307,7 +334,7 @@ def validate_schedule_body(
             )
         )
     file_type = body.get("fileType")
-    if file_type is not INVALID and file_type not in FileType._value2member_map_:
+    if file_type is not INVALID and not (_is_int(file_type) and file_type in FileType._value2member_map_):
         errors.append(TealiumValidationError(f"{p}fileType", "must be 1 (CSV) or 2 (XLS)", value=file_type))
     emails = body.get("subscriberEmails")
     if not isinstance(emails, list) or not emails:
@@ -351,7 +378,7 @@ def validate_schedule_body(
         errors.append(
             TealiumValidationError(f"{p}eventEndDate", "is required unless the delivery frequency is once")
         )
-    elif end not in (None, INVALID) and not (_is_int(end) and end >= _MIN_EPOCH_MS):
+    elif end not in (None, INVALID) and not _is_epoch_ms(end):
         errors.append(TealiumValidationError(f"{p}eventEndDate", "must be epoch milliseconds", value=end))
     running = body.get("runningTotalEnabled")
     if running not in (None, True, False, 0, 1):
@@ -400,7 +427,7 @@ def validate_report_body(body: Any) -> list[TealiumValidationError]:
     for key, value in (("startDate", start), ("endDate", end)):
         if value is INVALID:
             dates_ok = False
-        elif not (_is_int(value) and value >= _MIN_EPOCH_MS):
+        elif not _is_epoch_ms(value):
             dates_ok = False
             errors.append(TealiumValidationError(key, "is required, in epoch milliseconds", value=value))
     if dates_ok:
@@ -411,7 +438,9 @@ def validate_report_body(body: Any) -> list[TealiumValidationError]:
                 TealiumValidationError("endDate", "the report range must be at most one year", value=end)
             )
     request_type = body.get("requestType")
-    if request_type is not INVALID and request_type not in RequestType._value2member_map_:
+    if request_type is not INVALID and not (
+        _is_int(request_type) and request_type in RequestType._value2member_map_
+    ):
         errors.append(
             TealiumValidationError(
                 "requestType",
@@ -595,8 +624,8 @@ def _normalise_schedule(
     raw: Mapping[str, Any], prefix: str, tz: str | None, errors: list[TealiumValidationError]
 ) -> dict[str, Any]:
     p = f"{prefix}." if prefix else ""
-    unknown = sorted(set(raw) - set(SCHEDULE_FIELDS) - {"reportId", "eventId"})
-    errors += [TealiumValidationError(f"{p}{k}", "is not a schedule field") for k in unknown]
+    unknown = sorted_names(set(raw) - set(SCHEDULE_FIELDS) - {"reportId", "eventId"})
+    errors += [TealiumValidationError(f"{p}{key_name(k)}", "is not a schedule field") for k in unknown]
     body: dict[str, Any] = {}
     freq = raw.get("deliveryFrequency", DeliveryFrequency.ONCE)
     body["deliveryFrequency"] = enum_value(DeliveryFrequency, freq, f"{p}deliveryFrequency", errors)
@@ -631,15 +660,22 @@ def schedule_body(
     :param prefix: the field path prefix for errors.
     :param tz: the timezone for date strings without an offset.
     """
+    if not isinstance(raw, Mapping):
+        raise TealiumValidationError(
+            prefix or "schedule", "must be an object in the API's field names", value=raw
+        )
+    too_deep = depth_error(raw, prefix or "schedule")
+    if too_deep is not None:
+        raise too_deep
     errors: list[TealiumValidationError] = []
-    body = _normalise_schedule(raw, prefix, tz, errors)
+    body = _normalise_schedule(raw, prefix, tz if isinstance(tz, str) else None, errors)
     raise_all(errors)
     return body
 
 
 def _answered_epoch_ms(value: Any) -> int | None:
     """A date as IQM answers it, in epoch milliseconds; ``None`` for unset (``0``) or unreadable."""
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+    if isinstance(value, str) and _digits(value.strip()):
         value = int(value.strip())
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -697,9 +733,16 @@ def schedule_update_body(change: Mapping[str, Any], current: Any, tz: str | None
     :param current: the schedule IQM answered for the report.
     :param tz: the report's timezone, for date strings without an offset.
     """
+    if not isinstance(change, Mapping):
+        raise TealiumValidationError(
+            "schedule", "must be an object naming the fields to change", value=change
+        )
+    too_deep = depth_error(change, "schedule")
+    if too_deep is not None:
+        raise too_deep
     errors: list[TealiumValidationError] = []
     merged = {**schedule_from_answer(current), **change}
-    normalised = _normalise_schedule(merged, "", tz, errors)
+    normalised = _normalise_schedule(merged, "", tz if isinstance(tz, str) else None, errors)
     raise_all(errors)
     return {k: normalised[k] for k in change if k in normalised}
 
@@ -720,9 +763,12 @@ def report_body(raw: Mapping[str, Any] | ReportDefinition) -> dict[str, Any]:
             "must be a dict in the API's field names or a ReportDefinition",
             value=type(raw).__name__,
         )
+    too_deep = depth_error(raw, "report")
+    if too_deep is not None:
+        raise too_deep
     errors: list[TealiumValidationError] = []
-    unknown = sorted(set(raw) - set(REPORT_FIELDS))
-    errors += [TealiumValidationError(k, "is not a report definition field") for k in unknown]
+    unknown = sorted_names(set(raw) - set(REPORT_FIELDS))
+    errors += [TealiumValidationError(key_name(k), "is not a report definition field") for k in unknown]
     tz = raw.get("timezoneName") if isinstance(raw.get("timezoneName"), str) else None
     body: dict[str, Any] = {"reportName": raw.get("reportName")}
     body["dimensions"] = _json_string(raw.get("dimensions"), "dimensions", errors)
@@ -770,7 +816,7 @@ def validate_report_id(report_id: Any, field_name: str = "report_id") -> int:
     """
     if _is_int(report_id) and report_id > 0:
         return int(report_id)
-    if isinstance(report_id, str) and report_id.strip().isdigit() and int(report_id) > 0:
+    if isinstance(report_id, str) and _digits(report_id.strip()) and int(report_id) > 0:
         return int(report_id)
     raise TealiumValidationError(field_name, "must be a positive integer report id", value=report_id)
 

@@ -86,14 +86,23 @@ def config_from_connection(
     :param retry_overrides: hook arguments overriding the retry extras.
     :param requests_per_minute: a hook argument overriding the ``requests_per_minute`` extra.
     """
-    if not login:
+    if not login or not isinstance(login, str):
         raise TealiumValidationError(f"{conn_id}.login", "must be the IQM user's email")
-    if not password:
-        raise TealiumValidationError(f"{conn_id}.password", "must be the IQM user's password")
+    if not password or not isinstance(password, str):
+        raise TealiumValidationError(
+            f"{conn_id}.password", "must be the IQM user's password", show_value=False
+        )
     ex = parse_extra(extra)
     client_id = _extra_value(ex, EXTRA_CLIENT_ID, CONN_TYPE)
     client_secret = _extra_value(ex, EXTRA_CLIENT_SECRET, CONN_TYPE)
     workspace_host = _extra_value(ex, EXTRA_WORKSPACE_HOST, CONN_TYPE)
+    for name, value in (
+        (EXTRA_CLIENT_ID, client_id),
+        (EXTRA_CLIENT_SECRET, client_secret),
+        (EXTRA_WORKSPACE_HOST, workspace_host),
+    ):
+        if value is not None and not isinstance(value, str | int):
+            raise TealiumValidationError(f"{conn_id}.{name}", "must be a string", show_value=False)
     if not client_id:
         raise TealiumValidationError(f"{conn_id}.{EXTRA_CLIENT_ID}", "is required (IQM issues it on request)")
     if not client_secret:
@@ -110,7 +119,7 @@ def config_from_connection(
         raise TealiumValidationError(f"{conn_id}.{EXTRA_BASE_URL}", problem, value=base_url)
     flow_raw = _extra_value(ex, EXTRA_LOGIN_FLOW, CONN_TYPE) or LoginFlow.OAUTH.value
     try:
-        flow = LoginFlow(str(flow_raw).lower())
+        flow = LoginFlow(flow_raw.lower() if isinstance(flow_raw, str) else flow_raw)
     except ValueError:
         raise TealiumValidationError(
             f"{conn_id}.{EXTRA_LOGIN_FLOW}",

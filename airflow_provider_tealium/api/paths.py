@@ -45,6 +45,8 @@ def segment_problem(value: object) -> str | None:
     """
     if isinstance(value, bool) or not isinstance(value, str | int):
         return "must be a string"
+    if isinstance(value, int) and not -(10**18) < value < 10**18:
+        return "is too long"
     text = str(value)
     if not text:
         return "must not be empty"

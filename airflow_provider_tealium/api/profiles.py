@@ -15,9 +15,10 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
+from airflow_provider_tealium.api.checks import depth_error, mapping_keys_problem
 from airflow_provider_tealium.api.paths import name_segment
 from airflow_provider_tealium.api.request import ApiRequest, Host, TokenFamily
-from airflow_provider_tealium.exceptions import TealiumValidationError, TealiumValidationErrors
+from airflow_provider_tealium.exceptions import TealiumValidationError, TealiumValidationErrors, shown
 
 PROFILE_PATH = "/v3/tiq/accounts/{account}/profiles/{profile}"
 """GET and PATCH of one profile (served on the region host)."""
@@ -207,7 +208,15 @@ def conditions_json(groups: Conditions) -> list[list[dict[str, Any]]]:
 
     :param groups: the conditions.
     """
-    return [[c.to_json() if isinstance(c, Condition) else dict(c) for c in group] for group in groups]
+    # Anything that is not the documented shape is passed on as is, for validation to name it.
+    if not isinstance(groups, list | tuple):
+        return groups  # type: ignore[return-value]
+    return [
+        [c.to_json() if isinstance(c, Condition) else dict(c) if isinstance(c, Mapping) else c for c in group]
+        if isinstance(group, list | tuple)
+        else group
+        for group in groups
+    ]
 
 
 @dataclass(frozen=True)
@@ -310,7 +319,8 @@ class Extension:
         if self.notes is not None:
             body["notes"] = self.notes
         if self.selected_targets is not None:
-            body["selectedTargets"] = dict(self.selected_targets)
+            targets = self.selected_targets
+            body["selectedTargets"] = dict(targets) if isinstance(targets, Mapping) else targets
         if self.conditions is not None:
             body["conditions"] = conditions_json(self.conditions)
         body["configuration"] = [{"name": "code", "value": self.code}]
@@ -396,6 +406,18 @@ class PatchRequest:
             op.to_json() if isinstance(op, Operation) else _operation_json(op) for op in self.operations
         ]
         return body
+
+
+def _envelope(body: PatchRequest) -> dict[str, Any]:
+    """A :class:`PatchRequest`'s fields in API names, its operations left for validation to read."""
+    data: dict[str, Any] = {}
+    if body.version_title is not None:
+        data["versionTitle"] = body.version_title
+    data["saveType"] = _str(body.save_type)
+    data["notes"] = body.notes
+    operations = body.operations
+    data["operationList"] = list(operations) if isinstance(operations, list | tuple) else operations
+    return data
 
 
 def _operation_json(op: Mapping[str, Any]) -> dict[str, Any]:
@@ -489,13 +511,14 @@ def _check_conditions(c: _Collector, where: str, groups: Any) -> None:
             name = normalise_operator(str(operator))
             if name in NO_VALUE_OPERATORS:
                 if "value" in cond:
-                    c.error(f"{cpath}.value", f"must be absent: operator {operator!r} takes no value")
+                    c.error(f"{cpath}.value", f"must be absent: operator {shown(operator)} takes no value")
             elif name in VALUE_OPERATORS:
                 if "value" not in cond:
-                    c.error(f"{cpath}.value", f"is required by operator {operator!r}")
+                    c.error(f"{cpath}.value", f"is required by operator {shown(operator)}")
             else:
                 c.warn(
-                    f"{cpath}.operator", f"operator {operator!r} is not one this provider knows; sent as is"
+                    f"{cpath}.operator",
+                    f"operator {shown(operator)} is not one this provider knows; sent as is",
                 )
 
 
@@ -535,7 +558,9 @@ def _check_variable(c: _Collector, vp: str, value: dict[str, Any]) -> None:
     if not _is_str(value.get("name")):
         c.error(f"{vp}.name", "is required for add and replace")
     vtype = value.get("type")
-    if vtype in READ_ONLY_VARIABLE_TYPES:
+    if not isinstance(vtype, str):
+        c.error(f"{vp}.type", "must be one of ls, ss, udo, qp, cp, js_page, meta", vtype)
+    elif vtype in READ_ONLY_VARIABLE_TYPES:
         c.error(f"{vp}.type", "'va' (visitor attribute) variables are read-only", vtype)
     elif vtype not in VARIABLE_TYPES:
         c.error(f"{vp}.type", "must be one of ls, ss, udo, qp, cp, js_page, meta", vtype)
@@ -553,11 +578,11 @@ def _check_extension(c: _Collector, vp: str, value: dict[str, Any], op: str) -> 
             f"must be {EXTENSION_TYPE!r} (the only extension type the API edits)",
             value.get("type"),
         )
-    if value.get("scope") not in EXTENSION_SCOPES:
+    if not isinstance(value.get("scope"), str) or value["scope"] not in EXTENSION_SCOPES:
         c.error(f"{vp}.scope", "must be one of " + ", ".join(sorted(EXTENSION_SCOPES)), value.get("scope"))
     # The docs' own examples spell it ``occurence``; accept either, as sent.
     occ_key = "occurrence" if "occurrence" in value or "occurence" not in value else "occurence"
-    if value.get(occ_key) not in EXTENSION_OCCURRENCES:
+    if not isinstance(value.get(occ_key), str) or value[occ_key] not in EXTENSION_OCCURRENCES:
         c.error(f"{vp}.{occ_key}", "must be 'Run Once' or 'Run Always'", value.get(occ_key))
     _check_status(c, f"{vp}.status", value.get("status"), required=True)
     targets = value.get("selectedTargets")
@@ -568,7 +593,7 @@ def _check_extension(c: _Collector, vp: str, value: dict[str, Any], op: str) -> 
             )
         else:
             for key, flag in targets.items():
-                if key not in TARGETS:
+                if not isinstance(key, str) or key not in TARGETS:
                     c.error(f"{vp}.selectedTargets.{key}", "is not a target (dev, qa, prod)")
                 elif not isinstance(flag, bool):
                     c.error(f"{vp}.selectedTargets.{key}", "must be true or false", flag)
@@ -597,7 +622,8 @@ def _check_extension(c: _Collector, vp: str, value: dict[str, Any], op: str) -> 
 def _check_operation(c: _Collector, i: int, raw: Any) -> dict[str, Any] | None:
     where = f"operationList[{i}]"
     if isinstance(raw, Operation):
-        raw = raw.to_json()
+        typed = isinstance(raw.value, LoadRule | Variable | Extension)
+        raw = {"op": raw.op, "path": raw.path, "value": raw.value.to_json() if typed else raw.value}  # type: ignore[union-attr]
     if not isinstance(raw, Mapping):
         c.error(where, "must be an object {op, path, value}", raw)
         return None
@@ -622,8 +648,12 @@ def _check_operation(c: _Collector, i: int, raw: Any) -> dict[str, Any] | None:
     if op != "add" and component_id is None:
         c.error(f"{where}.path", f"{op} needs the component's id (/{kind.section}/{{id}})", path)
     value = operation.get("value")
-    if not isinstance(value, dict):
+    if not isinstance(value, Mapping):
         c.error(f"{where}.value", "is required: an object with at least 'object'", value)
+        return operation
+    problem = mapping_keys_problem(value)
+    if problem is not None:
+        c.error(f"{where}.value", problem)
         return operation
     value = dict(value)
     operation["value"] = value
@@ -655,6 +685,13 @@ def validate_component(kind: Kind, value: Mapping[str, Any], where: str, op: str
     :raises TealiumValidationErrors: with every failure.
     """
     c = _Collector()
+    if not isinstance(value, Mapping):
+        raise TealiumValidationErrors([TealiumValidationError(where, "must be an object", value=value)])
+    problem = mapping_keys_problem(value) or (
+        error.rule if (error := depth_error(value, where)) is not None else None
+    )
+    if problem is not None:
+        raise TealiumValidationErrors([TealiumValidationError(where, problem, show_value=False)])
     data = dict(value)
     data.setdefault("object", kind.value)
     if data["object"] != kind.value:
@@ -677,7 +714,22 @@ def validate_patch(body: PatchRequest | Mapping[str, Any]) -> Validated:
     :return: the normalised body and its warnings.
     :raises TealiumValidationErrors: listing every failure, each naming the operation index, field and rule.
     """
-    data = body.to_json() if isinstance(body, PatchRequest) else dict(body)
+    if isinstance(body, PatchRequest):
+        data = _envelope(body)
+    elif isinstance(body, Mapping):
+        data = dict(body)
+    else:
+        raise TealiumValidationErrors(
+            [
+                TealiumValidationError(
+                    "body", "must be a PatchRequest or an object {notes, operationList}", value=body
+                )
+            ]
+        )
+    too_deep = depth_error(data, "body")
+    if too_deep is not None:
+        # Before anything recursive (the JSON encoding of the body) meets it.
+        raise TealiumValidationErrors([too_deep])
     c = _Collector()
     notes = data.get("notes")
     if not isinstance(notes, str) or not notes.strip():
@@ -721,9 +773,13 @@ def validate_includes(includes: Iterable[str]) -> list[str]:
 
     :param includes: component names (``loadRules``, ``variables``, ``versionIds``...).
     """
+    if isinstance(includes, str):
+        includes = [includes]  # one component, not its letters
+    if not isinstance(includes, list | tuple | set | frozenset):
+        raise TealiumValidationError("includes", "must be a list of component names", value=includes)
     result = []
     for i, name in enumerate(includes):
-        if name not in INCLUDES and name not in _INCLUDE_ALIASES:
+        if not isinstance(name, str) or (name not in INCLUDES and name not in _INCLUDE_ALIASES):
             raise TealiumValidationError(
                 f"includes[{i}]", "must be one of " + ", ".join(INCLUDES), value=name
             )
@@ -883,6 +939,9 @@ def parse_desired_state(spec: Any, where: str = "desired_state") -> dict[Kind, l
     """
     if not isinstance(spec, Mapping):
         raise TealiumValidationError(where, "must be a mapping with loadRules, variables and/or extensions")
+    too_deep = depth_error(spec, where)
+    if too_deep is not None:
+        raise too_deep
     errors: list[TealiumValidationError] = []
     result: dict[Kind, list[dict[str, Any]]] = {}
     for key in spec:

@@ -100,11 +100,12 @@ def validate_publish(
         )
         targets = []
     for i, target in enumerate(targets):
-        if target not in TARGETS:
+        if not isinstance(target, str) or target not in TARGETS:
             errors.append(
                 TealiumValidationError(f"publishTargets[{i}]", "must be dev, qa or prod", value=target)
             )
-    if len(set(targets)) != len(targets):
+    names = [t for t in targets if isinstance(t, str)]
+    if len(set(names)) != len(names):
         errors.append(
             TealiumValidationError("publishTargets", "must not repeat a target", value=list(targets))
         )

@@ -25,6 +25,7 @@ from airflow_provider_tealium.api.bundles import (  # noqa: F401
     is_javascript,
     verify_bundle,
 )
+from airflow_provider_tealium.api.checks import depth_error, sorted_names
 from airflow_provider_tealium.api.paths import name_segment, segment
 from airflow_provider_tealium.api.request import ApiRequest, Host, TokenFamily
 from airflow_provider_tealium.exceptions import TealiumApiError, TealiumValidationError
@@ -80,7 +81,9 @@ def validate_revision_id(value: object, field_name: str = "revision_id") -> str:
     :param value: the id.
     :param field_name: the field to name in errors.
     """
-    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+    # An int of thousands of digits cannot even be turned into text (Python refuses over 4300).
+    number_ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**14
+    text = value.strip() if isinstance(value, str) else str(value) if number_ok else None
     if text is None or not _REVISION_ID_RE.match(text):
         raise TealiumValidationError(
             field_name, "must be a revision id of 12 or 14 digits (YYYYMMDDHHMM[SS])", value=value
@@ -224,6 +227,9 @@ def parse_baseline(value: object, field_name: str = "baseline") -> Baseline:
     :param value: the baseline.
     :param field_name: the field to name in errors.
     """
+    too_deep = depth_error(value, field_name)
+    if too_deep is not None:
+        raise too_deep
     if isinstance(value, dict):
         for key in BASELINE_KEYS:
             if value.get(key):
@@ -235,7 +241,7 @@ def parse_baseline(value: object, field_name: str = "baseline") -> Baseline:
             field_name,
             "a dict baseline needs a 'revision_id', 'published_at', 'publish_time', 'requested_at' "
             "(a publish's result), 'saved_at' (a PATCH's result), 'time' or 'timestamp' key",
-            value=sorted(value),
+            value=sorted_names(value),
         )
     if isinstance(value, str) and value.strip().startswith(INCLUSIVE_PREFIX):
         found = parse_baseline(value.strip()[len(INCLUSIVE_PREFIX) :], field_name)
@@ -246,7 +252,9 @@ def parse_baseline(value: object, field_name: str = "baseline") -> Baseline:
         return Baseline(time=found.time, inclusive=True)
     if isinstance(value, datetime):
         return Baseline(time=value if value.tzinfo else value.replace(tzinfo=timezone.utc))
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
+    if isinstance(value, str) or (
+        isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**14
+    ):
         text = str(value).strip()
         if _REVISION_ID_RE.match(text):
             return Baseline(revision_id=validate_revision_id(text, field_name))
@@ -323,9 +331,11 @@ def validate_pattern(pattern: str | None, field_name: str = "match") -> str | No
     """
     if pattern is None or pattern == "":
         return None
+    if not isinstance(pattern, str):
+        raise TealiumValidationError(field_name, "must be a regular expression (a string)", value=pattern)
     try:
         re.compile(pattern)
-    except re.error as exc:
+    except (re.error, RecursionError, OverflowError, ValueError) as exc:
         raise TealiumValidationError(
             field_name, f"is not a valid regular expression ({exc})", value=pattern
         ) from None

@@ -73,7 +73,7 @@ def test_a_repeated_entry_fails_the_download_and_writes_nothing(
                     archive.writestr(name, content)  # the genuine utag.js comes last
         entry.bundles["prod"] = buffer.getvalue()
         entry.details["checksums"]["prod"]["bundle.zip"] = rs.sha256(entry.bundles["prod"])
-    with pytest.raises(TealiumBundleVerificationError, match="entries repeated in the zip: utag.js"):
+    with pytest.raises(TealiumBundleVerificationError, match=r"entries repeated in the zip: utag.js"):
         TealiumDownloadRevisionBundleOperator(task_id="d", path=f"{tmp_path}/").execute(CONTEXT)
     assert list(tmp_path.iterdir()) == []
 

@@ -122,6 +122,6 @@ def test_a_dot_segment_account_sends_nothing(tealium_connection: TealiumEmulator
 
     with pytest.raises(TealiumValidationError, match="account: must be a Tealium name"):
         TealiumHook().get_profile("..", "..")
-    with pytest.raises(TealiumValidationError, match="publish_id: must not be '.' or '..'"):
+    with pytest.raises(TealiumValidationError, match=r"publish_id: must not be '.' or '..'"):
         TealiumHook().get_publish_status("..")
     assert tealium_connection.state.stats()["calls"] == {}

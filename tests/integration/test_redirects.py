@@ -94,7 +94,7 @@ def test_sync_credential_call_refuses_even_a_same_origin_redirect(
     tealium_connection: TealiumEmulator,
 ) -> None:
     redirect(tealium_connection, "POST", "/v3/auth/*", 307, "/v3/auth/accounts/demo/profiles/other", times=1)
-    with pytest.raises(TealiumApiError, match="HTTP 307.*credential calls never follow redirects"):
+    with pytest.raises(TealiumApiError, match=r"HTTP 307.*credential calls never follow redirects"):
         TealiumHook(**FAST).get_json(whoami_v3())
     assert tealium_connection.state.calls["POST /v3/auth/accounts/demo/profiles/other"] == 0
 
@@ -104,14 +104,14 @@ async def test_async_credential_call_never_follows_a_redirect(
 ) -> None:
     redirect(tealium_connection, "POST", "/v2/auth", 307, f"{other_origin.base}/steal")
     async with TealiumAsyncHook(**FAST) as hook:
-        with pytest.raises(TealiumApiError, match="HTTP 307: redirected to 127.0.0.1"):
+        with pytest.raises(TealiumApiError, match=r"HTTP 307: redirected to 127.0.0.1"):
             await hook.aget_json(WHOAMI_V2)
     assert other_origin.seen == []
 
 
 def test_iqm_login_never_follows_a_redirect(iqm_connection: TealiumEmulator, other_origin: Capture) -> None:
     redirect(iqm_connection, "POST", "/api/v3/ua/oauth/token", 308, f"{other_origin.base}/token")
-    with pytest.raises(TealiumApiError, match="HTTP 308.*credential calls never follow redirects"):
+    with pytest.raises(TealiumApiError, match=r"HTTP 308.*credential calls never follow redirects"):
         IQMHook(**FAST).get_token()  # type: ignore[arg-type]
     assert other_origin.seen == []
 
@@ -174,7 +174,7 @@ def test_presigned_download_does_not_follow_a_cross_origin_redirect(
     iqm_connection: TealiumEmulator, other_origin: Capture
 ) -> None:
     redirect(iqm_connection, "GET", "/files/report.csv", 302, f"{other_origin.base}/elsewhere")
-    with pytest.raises(TealiumApiError, match="HTTP 302: redirected to 127.0.0.1.*another origin"):
+    with pytest.raises(TealiumApiError, match=r"HTTP 302: redirected to 127.0.0.1.*another origin"):
         IQMHook(**FAST).fetch_file(f"{iqm_connection.base_url}/files/report.csv?X-Sig=abc", io.BytesIO())  # type: ignore[arg-type]
     assert other_origin.seen == []
 

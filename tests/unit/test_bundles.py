@@ -87,7 +87,7 @@ def test_a_highly_compressed_entry_is_refused_before_it_is_decompressed(
 
 def test_entry_total_count_and_download_caps() -> None:
     data = make_zip([("a.js", b"x" * 2000), ("b.js", b"y" * 2000)])
-    with pytest.raises(TealiumBundleVerificationError, match="entry 'a.js' expands to 2000 bytes"):
+    with pytest.raises(TealiumBundleVerificationError, match=r"entry 'a.js' expands to 2000 bytes"):
         verify_bundle(data, {}, BundleLimits(max_entry_bytes=1000))
     with pytest.raises(TealiumBundleVerificationError, match="expand to more than 3000 bytes"):
         verify_bundle(data, {}, BundleLimits(max_total_bytes=3000))
@@ -95,11 +95,8 @@ def test_entry_total_count_and_download_caps() -> None:
         verify_bundle(data, {}, BundleLimits(max_entries=1))
     with pytest.raises(TealiumBundleVerificationError, match=rf"the zip is {len(data)} bytes"):
         verify_bundle(data, {}, BundleLimits(max_download_bytes=100))
-    assert "nothing was written" in str(
-        pytest.raises(
-            TealiumBundleVerificationError, verify_bundle, data, {}, BundleLimits(max_entries=1)
-        ).value
-    )
+    with pytest.raises(TealiumBundleVerificationError, match="nothing was written"):
+        verify_bundle(data, {}, BundleLimits(max_entries=1))
 
 
 def test_entries_are_hashed_in_chunks_never_read_whole(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -104,5 +104,5 @@ def test_the_auth_call_reads_the_platform_url_from_the_connection() -> None:
     answer = ApiResponse(200, {}, b'{"token": "t", "host": "127.0.0.1:8081"}')
     assert call.read(answer, 0.0).host == "127.0.0.1:8081"
     strict = auth.auth_call(TokenFamily.V3, config_from_connection("c", "a@b.c", "key", {}), "acc", "main")
-    with pytest.raises(TealiumApiError, match="not under tealiumapis.com"):
+    with pytest.raises(TealiumApiError, match=r"not under tealiumapis.com"):
         strict.read(answer, 0.0)
