@@ -56,13 +56,17 @@ class TealiumAsyncHook(
 
     Use it as an async context manager (or call :meth:`aclose`) so its HTTP client is released. All
     hooks on one event loop share one HTTP client (and its connection pool), closed with the last of them.
+    A hook used on several event loops (one ``asyncio.run`` after another) takes each loop's client in
+    turn: a client's connections belong to the loop that opened them.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._config: TealiumConfig | None = self._given_config
-        self._client: httpx.AsyncClient | None = None
-        self._shared: _SharedClient | None = None
+        # The client this hook uses on each loop; a loop that is gone drops out by itself.
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _SharedClient] = (
+            weakref.WeakKeyDictionary()
+        )
 
     async def __aenter__(self) -> TealiumAsyncHook:
         return self
@@ -71,13 +75,18 @@ class TealiumAsyncHook(
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Release the HTTP client (closed when no other hook on this event loop uses it)."""
-        shared, self._shared, self._client = self._shared, None, None
+        """Release this loop's HTTP client (closed when no other hook on this event loop uses it).
+
+        Clients this hook took on loops that have ended are only forgotten: they cannot be closed from
+        another loop, and their loop's end has dropped their connections.
+        """
+        loop = asyncio.get_running_loop()
+        shared = self._clients.pop(loop, None)
+        self._clients.clear()
         if shared is None:
             return
         shared.users -= 1
         if shared.users <= 0:
-            loop = asyncio.get_running_loop()
             if _SHARED_CLIENTS.get(loop) is shared:
                 del _SHARED_CLIENTS[loop]
             await shared.client.aclose()
@@ -128,14 +137,17 @@ class TealiumAsyncHook(
         return (await self.aconfig()).retry
 
     async def _atransport_client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            loop = asyncio.get_running_loop()
+        # Keyed by the running loop: a client cached from an earlier loop would fail with "Event loop
+        # is closed" (its pooled connections belong to that loop).
+        loop = asyncio.get_running_loop()
+        mine = self._clients.get(loop)
+        if mine is None or mine.client.is_closed:
             shared = _SHARED_CLIENTS.get(loop)
             if shared is None or shared.client.is_closed:
                 shared = _SHARED_CLIENTS[loop] = _SharedClient()
             shared.users += 1
-            self._shared, self._client = shared, shared.client
-        return self._client
+            self._clients[loop] = mine = shared
+        return mine.client
 
     async def _atransport_credential(self, request: ApiRequest, scope: Any) -> Credential | None:
         if request.family is TokenFamily.NONE:

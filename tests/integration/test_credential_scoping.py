@@ -125,3 +125,44 @@ def test_a_dot_segment_account_sends_nothing(tealium_connection: TealiumEmulator
     with pytest.raises(TealiumValidationError, match=r"publish_id: must not be '.' or '..'"):
         TealiumHook().get_publish_status("..")
     assert tealium_connection.state.stats()["calls"] == {}
+
+
+# -- one async hook, several event loops (item 11) ----------------------------------------------------------
+
+
+def test_an_async_hook_works_on_a_second_event_loop(tealium_connection: TealiumEmulator) -> None:
+    import asyncio
+
+    hook = TealiumAsyncHook(**FAST)
+    first = asyncio.run(hook.aget_json(WHOAMI_V2))  # the loop ends without aclose, as dag.test() runs do
+    second = asyncio.run(hook.aget_json(WHOAMI_V2))  # a new loop: its own client, not the dead one's
+
+    async def third_and_close() -> object:
+        try:
+            return await hook.aget_json(whoami_v3())
+        finally:
+            await hook.aclose()
+
+    third = asyncio.run(third_and_close())
+    assert first["family"] == second["family"] == "v2" and third["family"] == "v3"  # type: ignore[index]
+    # One v2 mint across the loops: the process-wide cache; the mint lock is per loop.
+    assert tealium_connection.state.stats()["mints"]["v2:user@example.com"] == 1
+
+
+def test_single_flight_minting_on_each_loop(tealium_connection: TealiumEmulator) -> None:
+    import asyncio
+
+    from airflow_provider_tealium.hooks.token_cache import TOKEN_CACHE
+
+    async def many() -> None:
+        hooks = [TealiumAsyncHook(**FAST) for _ in range(5)]
+        await asyncio.gather(*(h.aget_json(WHOAMI_V2) for h in hooks))
+        for h in hooks:
+            await h.aclose()
+
+    tealium_connection.faults.add(method="POST", path="/v2/auth", latency=0.3, times=1)
+    asyncio.run(many())
+    TOKEN_CACHE.clear()  # a fresh mint on the next loop, raced by five hooks again
+    tealium_connection.faults.add(method="POST", path="/v2/auth", latency=0.3, times=1)
+    asyncio.run(many())
+    assert tealium_connection.state.calls["POST /v2/auth"] == 2
