@@ -1,4 +1,5 @@
-"""The layer every request crosses first: counting, the region-port rule, and injected faults."""
+"""The layer every request crosses first: the body-size cap, counting, the region-port rule, and
+injected faults."""
 
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ CONTROL_PREFIX = "/_emulator/"
 # ``send`` leads to the connection, which the reset faults need.
 RAW_SEND_SCOPE_KEY = "tealium_emulator.raw_send"
 WRONG_HOST_MESSAGE = "v3 API calls must use the region host returned by /v3/auth"
+MAX_BODY_BYTES = 8 * 1024 * 1024
+"""The largest request body the emulator reads (Tealium's largest documented one, a data layer, is
+1 MB). A larger one is answered 413 before it is read: by its ``Content-Length`` when it has one, else
+once the streamed body passes the cap, so no body costs more memory than this."""
+TOO_LARGE_MESSAGE = "Request body larger than {limit} bytes: refused unread"
 
 
 class ConnectionAbortUnsupported(RuntimeError):
@@ -80,17 +86,69 @@ class EmulatorMiddleware:
     :param state: the emulator state.
     :param region_host_provider: returns the region ``host:port``; called per request because the
         port is known only once the server has bound its sockets.
+    :param max_body_bytes: the body-size cap (:data:`MAX_BODY_BYTES`), control routes included.
     """
 
-    def __init__(self, app: ASGIApp, state: EmulatorState, region_host_provider: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        state: EmulatorState,
+        region_host_provider: Callable[[], str],
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
         self.app = app
         self.state = state
         self.region_host_provider = region_host_provider
+        self.max_body_bytes = max_body_bytes
+
+    async def _refuse_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = TOO_LARGE_MESSAGE.format(limit=self.max_body_bytes)
+        response = JSONResponse({"returnCode": 413, "message": message}, status_code=413)
+        await response(scope, receive, send)
+
+    async def _capped_receive(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
+        """A ``receive`` that replays the body, read up to the cap; ``None`` once 413 was answered."""
+        declared = dict(scope.get("headers") or ()).get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit() or int(declared) > self.max_body_bytes:
+                await self._refuse_large(scope, receive, send)
+                return None
+            return receive  # the server stops reading at the declared length
+        # No Content-Length (chunked): read it here, never past the cap, and hand it on.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                chunks = []
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_body_bytes:
+                await self._refuse_large(scope, receive, send)
+                return None
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return replay
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        capped = await self._capped_receive(scope, receive, send)
+        if capped is None:
+            return
+        receive = capped
         method: str = scope["method"]
         path: str = scope["path"]
         # Control calls are neither counted nor faulted: tests assert exact API call counts, and a

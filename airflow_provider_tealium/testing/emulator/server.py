@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
+import logging
 import socket
 import threading
 import time
+import warnings
 from types import TracebackType
 from typing import Any
 
@@ -24,6 +27,44 @@ from airflow_provider_tealium.testing.emulator.state import (
 
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
+
+log = logging.getLogger(__name__)
+
+EXPOSED_MESSAGE = (
+    "The Tealium emulator is listening on {host}, which is not a loopback address: anyone who can "
+    "reach this machine can use its fake credentials, read what tests upload, and call its control "
+    "routes (/_emulator/*: reset, faults, state), which have no authentication. Bind it to 127.0.0.1 "
+    "unless this is a throwaway network."
+)
+
+
+class EmulatorExposedWarning(UserWarning):
+    """The emulator was bound to an address other machines can reach."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only (``127.0.0.1``, ``::1``, ``localhost``).
+
+    :param host: the interface the emulator binds (``""`` and ``0.0.0.0`` are every interface).
+    """
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def warn_if_exposed(host: str) -> None:
+    """Warn loudly (a warning and an error-level log line) when ``host`` is not a loopback address.
+
+    :param host: the interface the emulator binds.
+    """
+    if is_loopback(host):
+        return
+    message = EXPOSED_MESSAGE.format(host=host or "every interface")
+    log.error(message)
+    warnings.warn(message, EmulatorExposedWarning, stacklevel=3)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -126,6 +167,7 @@ class TealiumEmulator:
         """Bind both sockets and serve them until :meth:`stop`; returns once the server accepts calls."""
         if self._thread is not None:
             raise RuntimeError("the emulator is already started")
+        warn_if_exposed(self.host)
         platform = bind_socket(self.host, self._requested_ports[0])
         try:
             region = bind_socket(self.host, self._requested_ports[1])
