@@ -39,7 +39,7 @@ _LOGIN_HINT = "Check the connection's login (email), password, client_id, client
 _RATE_HINT = "IQM allows 20 requests a minute per client; lower the connection's requests_per_minute."
 # Statuses with which IQM refuses a refresh token (expired, revoked, unknown): log in again instead.
 _REFRESH_REFUSED = frozenset({400, 401, 403, 422})
-_DOWNLOAD_CHUNK = 64 * 1024
+_FROM_CACHE = "taken from the process-wide cache"
 
 # -- the process-wide limiter -----------------------------------------------------------------------------------
 
@@ -122,6 +122,10 @@ class IQMHook(BaseHook, SyncTransport):
         self.token_cache = token_cache or TOKEN_CACHE
         # Credentials refused with a 401: their refresh token is tried before a full login.
         self._refused: dict[TokenKey, iqm.IQMToken] = {}
+        # The credential the last attempt sent, and how this hook last obtained one: a 401 after a
+        # refresh is explained with them.
+        self._sent: iqm.IQMToken | None = None
+        self._obtained_by = _FROM_CACHE
 
     @cached_property
     def config(self) -> IQMConfig:
@@ -184,7 +188,9 @@ class IQMHook(BaseHook, SyncTransport):
             request = iqm.refresh_request(self.config, stale.refresh_token)
             self.log.info("Refreshing the IQM access token (%s)", request.path)
             try:
-                return self._issued(request, self._transport_send(request), stale)
+                token = self._issued(request, self._transport_send(request), stale)
+                self._obtained_by = "refreshed"
+                return token
             except TealiumApiError as exc:
                 if exc.status not in _REFRESH_REFUSED and exc.status != 200:
                     raise
@@ -194,7 +200,9 @@ class IQMHook(BaseHook, SyncTransport):
     def _login(self) -> iqm.IQMToken:
         request = iqm.login_request(self.config)
         self.log.info("Logging in to IQM as %s (%s)", self.config.email, request.path)
-        return self._issued(request, self._transport_send(request), None)
+        token = self._issued(request, self._transport_send(request), None)
+        self._obtained_by = "obtained by a new login"
+        return token
 
     @staticmethod
     def _issued(request: ApiRequest, response: ApiResponse, previous: iqm.IQMToken | None) -> iqm.IQMToken:
@@ -217,10 +225,14 @@ class IQMHook(BaseHook, SyncTransport):
     def _transport_credential(self, request: ApiRequest, scope: Any) -> Credential | None:
         if request.family is TokenFamily.NONE:
             return None
-        return self.get_token()
+        # Taken after the limiter's wait (see the loop), so refresh_at, shortly before expires_in, is
+        # judged at the moment of sending.
+        self._sent = self.get_token()
+        return self._sent
 
     def _transport_invalidate(self, request: ApiRequest, scope: Any, credential: Credential | None) -> None:
         key = self._token_key()
+        self._obtained_by = _FROM_CACHE  # until this hook renews it itself
         if isinstance(credential, iqm.IQMToken):
             self._refused[key] = credential
             self.token_cache.invalidate(key, credential)
@@ -247,10 +259,25 @@ class IQMHook(BaseHook, SyncTransport):
     ) -> TealiumApiError:
         hint = None
         if answer.status == 401:
-            hint = SECOND_401_HINT if refreshed else _LOGIN_HINT
+            hint = self._second_401_hint() if refreshed else _LOGIN_HINT
         elif answer.status == 429:
             hint = _RATE_HINT
         return error_from_response(request, answer, attempts=attempts, hint=hint)
+
+    def _second_401_hint(self) -> str:
+        """What a 401 right after renewing the token means, with the token's age and lifetime."""
+        token = self._sent
+        if token is None:
+            return SECOND_401_HINT
+        age = max(time.time() - token.issued_at, 0.0)
+        life = token.expires_at - token.issued_at
+        how = self._obtained_by
+        return (
+            f"IQM refused the call again with an access token {how} {age:.1f} s before it was sent "
+            f"(expires_in {life:.0f} s), so the token had not expired: IQM revoked it (the password or "
+            "client secret was changed, or the user was logged out elsewhere), or the user lacks "
+            "permission for this call."
+        )
 
     # -- public request path --------------------------------------------------------------------------------
 

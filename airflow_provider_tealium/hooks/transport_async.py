@@ -117,8 +117,8 @@ class AsyncTransport(TransportBase):
         client = await self._atransport_client()
         state = LoopState()
         while True:
+            await self._atransport_before_send(request)  # first, as in the sync loop
             credential = await self._atransport_credential(request, scope)
-            await self._atransport_before_send(request)
             state.attempts += 1
             outcome = await self._atransport_attempt(client, request, credential, policy.timeout)
             decision = self._after_attempt(state, policy, request, outcome)

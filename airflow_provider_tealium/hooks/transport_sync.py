@@ -63,7 +63,8 @@ class SyncTransport(TransportBase):
         raise NotImplementedError
 
     def _transport_before_send(self, request: ApiRequest) -> None:
-        """Called before every attempt (a client-side rate limiter waits here)."""
+        """Called before every attempt, before its credential is taken (a client-side rate limiter
+        waits here)."""
 
     def _transport_attempt(
         self, session: requests.Session, request: ApiRequest, credential: Credential | None, timeout: float
@@ -130,8 +131,10 @@ class SyncTransport(TransportBase):
         session = self._transport_session()
         state = LoopState()
         while True:
-            credential = self._transport_credential(request, scope)
+            # The limiter waits first, then the credential is taken: a token checked before a long wait
+            # could expire before it is sent (IQM's limiter waits seconds; a token may live less).
             self._transport_before_send(request)
+            credential = self._transport_credential(request, scope)
             state.attempts += 1
             outcome = self._transport_attempt(session, request, credential, policy.timeout)
             decision = self._after_attempt(state, policy, request, outcome)
