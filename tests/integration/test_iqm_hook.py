@@ -132,7 +132,7 @@ def test_401_mid_call_refreshes_once(iqm_connection: TealiumEmulator) -> None:
 
 def test_second_401_fails_clearly(iqm_connection: TealiumEmulator) -> None:
     iqm_connection.faults.add(method="GET", path="/api/v3/ra/report/*", status=401, times=2)
-    with pytest.raises(TealiumAuthError, match="refused twice"):
+    with pytest.raises(TealiumAuthError, match="refused the call again with an access token refreshed"):
         IQMHook(**FAST).get_report(5)  # type: ignore[arg-type]
 
 
