@@ -17,6 +17,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider_tealium.api.defaults import IQM_CONN_ID as DEFAULT_CONN_ID
 from airflow_provider_tealium.exceptions import TealiumValidationError
+from airflow_provider_tealium.outputs import atomic_output
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
@@ -95,7 +96,8 @@ class IQMRunReportOperator(_IQMOperator):
     and the operator fetches it; a report without data has no file, which is reported, not an error.
 
     :param output_path: a local path or an :class:`~airflow.sdk.ObjectStoragePath` (or a URL string such
-        as ``s3://bucket/key.csv``); parent folders of a local path are created.
+        as ``s3://bucket/key.csv``); parent folders of a local path are created. The file appears whole
+        or not at all: it is written to a temporary sibling and moved into place on success.
     :param report_id: a saved report's id.
     :param report: a definition (as for :class:`IQMCreateReportOperator`) to run without saving it.
     :param output_format: ``"csv"`` or ``"jsonl"`` (JSON Lines).
@@ -190,7 +192,7 @@ class IQMRunReportOperator(_IQMOperator):
             self.log.info("IQM returned no file URL: the report has no data; nothing written to %s", target)
             return {"path": None, "format": "csv", "bytes": 0, "no_data": True}
         self.log.info("Fetching IQM's report file %s", iqm.safe_url(url))
-        with target.open("wb") as out:
+        with atomic_output(target) as out:  # a failed download leaves the final path as it was
             written = self.hook.fetch_file(url, out)
         self.log.info("Wrote %d bytes to %s", written, target)
         return {"path": str(target), "format": "csv", "bytes": written, "no_data": False}
@@ -201,7 +203,9 @@ class IQMRunReportOperator(_IQMOperator):
         rows = pages = 0
         totals: dict[str, Any] | None = None
         total_records: int | None = None
-        with target.open("wb") as raw:
+        # Written to a temporary sibling, moved into place once every page is in: a run that fails on
+        # page 7 leaves no partial file (and an earlier run's complete file untouched).
+        with atomic_output(target) as raw:
             text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
             writer: csv.DictWriter[str] | None = None
             dropped: set[str] = set()

@@ -129,8 +129,9 @@ class TealiumGetProfileOperator(TealiumProfileBaseOperator):
         payload = json.dumps(data, indent=2, sort_keys=True).encode()
         if target.parent and not target.parent.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("wb") as fh:
-            fh.write(payload)
+        from airflow_provider_tealium.outputs import write_atomically
+
+        write_atomically(target, payload)  # whole or not at all
         self.log.info("Wrote %d bytes to %s", len(payload), target)
         return {
             "path": str(target),
