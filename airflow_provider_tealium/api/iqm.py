@@ -27,6 +27,7 @@ from airflow_provider_tealium.exceptions import (
     TealiumApiError,
     TealiumValidationError,
     TealiumValidationErrors,
+    shown,
 )
 
 if TYPE_CHECKING:
@@ -98,6 +99,20 @@ _ENUM_ALIASES: dict[type[IntEnum], dict[str, int]] = {
     RequestType: {"total": 2, "aggregate": 2},
     FileType: {"xlsx": 2},
 }
+
+# IQM's timezone ids, as its Master API (GET /api/v3/master/timezones) and its report examples give them.
+# IQM refuses a report definition without ``timezoneId`` (422 "timezoneId is required"), so a name is
+# mapped here; a name IQM documents no id for must be given with its id.
+TIMEZONE_IDS: dict[str, int] = {"UTC": 11, "US/Eastern": 29, "US/Central": 423, "US/Mountain": 21}
+_TIMEZONE_ALIASES = {
+    "etc/utc": "UTC",
+    "utc": "UTC",
+    "america/new_york": "US/Eastern",
+    "america/chicago": "US/Central",
+    "america/denver": "US/Mountain",
+}
+DEFAULT_TIMEZONE = "UTC"
+TIMEZONES_HINT = "IQM lists the ids at GET /api/v3/master/timezones"
 
 WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
 MONTH_DAYS = ("first", "last", *(str(d) for d in range(2, 30)))
@@ -256,6 +271,58 @@ def _json_string(value: Any, field_name: str, errors: list[TealiumValidationErro
     except (TypeError, ValueError):
         errors.append(TealiumValidationError(field_name, "must be JSON-serialisable", value=value))
         return INVALID
+
+
+def timezone_id_of(name: str) -> int | None:
+    """IQM's id of a timezone name (``"US/Eastern"``, ``"America/New_York"``, any case), if known.
+
+    :param name: the name.
+    """
+    key = name.strip()
+    canonical = _TIMEZONE_ALIASES.get(key.lower(), key)
+    for known, tz_id in TIMEZONE_IDS.items():
+        if known.lower() == canonical.lower():
+            return tz_id
+    return None
+
+
+def _timezone(raw: Mapping[str, Any], errors: list[TealiumValidationError]) -> tuple[Any, Any]:
+    """``(timezoneId, timezoneName)`` to send: an id (a number, or a name that maps to one), and a name.
+
+    ``timezoneId`` accepts an id or a name; ``timezoneName`` alone is mapped to its id; neither means UTC.
+    """
+    tz_id, tz_name = raw.get("timezoneId"), raw.get("timezoneName")
+    if isinstance(tz_id, str) and _digits(tz_id.strip()):
+        tz_id = int(tz_id.strip())
+    elif isinstance(tz_id, str) and tz_id.strip():
+        name = tz_id.strip()
+        tz_id = timezone_id_of(name)
+        if tz_id is None:
+            errors.append(
+                TealiumValidationError(
+                    "timezoneId",
+                    f"is not an id nor a timezone name this provider maps ({TIMEZONES_HINT})",
+                    value=name,
+                )
+            )
+            return INVALID, tz_name
+        tz_name = tz_name if tz_name is not None else name
+    if tz_id is None and tz_name is None:
+        return TIMEZONE_IDS[DEFAULT_TIMEZONE], DEFAULT_TIMEZONE
+    if tz_id is None and isinstance(tz_name, str) and tz_name.strip():
+        tz_id = timezone_id_of(tz_name)
+        if tz_id is None:
+            errors.append(
+                TealiumValidationError(
+                    "timezoneId",
+                    f"is required by IQM, and timezoneName {shown(tz_name)} has no id this provider knows: "
+                    f"pass timezoneId too ({TIMEZONES_HINT})",
+                )
+            )
+            return INVALID, tz_name
+    if tz_name is None and _is_int(tz_id):
+        tz_name = next((name for name, known in TIMEZONE_IDS.items() if known == tz_id), None)
+    return tz_id, tz_name
 
 
 def _is_int(value: Any) -> TypeGuard[int]:
@@ -454,7 +521,7 @@ def validate_report_body(body: Any) -> list[TealiumValidationError]:
             TealiumValidationError("reportAggregated", 'must be the string "0" or "1"', value=aggregated)
         )
     tz_id = body.get("timezoneId")
-    if tz_id is not None and not (_is_int(tz_id) and tz_id > 0):
+    if tz_id is not INVALID and tz_id is not None and not (_is_int(tz_id) and tz_id > 0):
         errors.append(TealiumValidationError("timezoneId", "must be a positive integer", value=tz_id))
     tz_name = body.get("timezoneName")
     if tz_name is not None and (not isinstance(tz_name, str) or not tz_name.strip()):
@@ -528,8 +595,9 @@ class ReportDefinition:
     :param end_date: the same; a date without a time means the end of that day. At most a year after start.
     :param request_type: :class:`RequestType`, its number or name (``"daily"``, ``"aggregated"``).
     :param report_aggregated: whether rows are aggregated; default: true for aggregated request types.
-    :param timezone_id: IQM's timezone id.
+    :param timezone_id: IQM's timezone id (``29``), or a timezone name it is mapped from (``"US/Eastern"``).
     :param timezone_name: the timezone name (``"US/Eastern"``); date strings without offset are read in it.
+        Given alone, its id is sent too (IQM requires ``timezoneId``); neither means UTC (id 11).
     :param customer_ids: restricts to these customers.
     :param filters: extra filters (a dict; serialised for you).
     :param schedule: an email schedule.
@@ -552,7 +620,7 @@ class ReportDefinition:
     end_date: Any
     request_type: RequestType | int | str = RequestType.DAILY
     report_aggregated: bool | str | int | None = None
-    timezone_id: int | None = None
+    timezone_id: int | str | None = None
     timezone_name: str | None = None
     customer_ids: list[int] | None = None
     filters: Any = None
@@ -769,7 +837,9 @@ def report_body(raw: Mapping[str, Any] | ReportDefinition) -> dict[str, Any]:
     errors: list[TealiumValidationError] = []
     unknown = sorted_names(set(raw) - set(REPORT_FIELDS))
     errors += [TealiumValidationError(key_name(k), "is not a report definition field") for k in unknown]
-    tz = raw.get("timezoneName") if isinstance(raw.get("timezoneName"), str) else None
+    tz_id, tz_name = _timezone(raw, errors)
+    # Dates without an offset are read in the report's timezone (the name a mapped id stands for).
+    tz = tz_name if isinstance(tz_name, str) else None
     body: dict[str, Any] = {"reportName": raw.get("reportName")}
     body["dimensions"] = _json_string(raw.get("dimensions"), "dimensions", errors)
     columns = raw.get("columns")
@@ -784,7 +854,10 @@ def report_body(raw: Mapping[str, Any] | ReportDefinition) -> dict[str, Any]:
     elif isinstance(aggregated, bool) or aggregated in (0, 1):
         aggregated = "1" if aggregated else "0"
     body["reportAggregated"] = aggregated
-    for key in ("timezoneId", "timezoneName", "customerIds", "searchField"):
+    body["timezoneId"] = tz_id
+    if tz_name is not None:
+        body["timezoneName"] = tz_name
+    for key in ("customerIds", "searchField"):
         if raw.get(key) is not None:
             body[key] = raw[key]
     if raw.get("filters") is not None:
