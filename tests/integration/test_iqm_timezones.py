@@ -38,18 +38,27 @@ def ds_add(ds: str, days: int) -> str:
 
 
 def test_the_readme_iqm_example_runs_as_written(iqm_connection: TealiumEmulator, tmp_path: Path) -> None:
+    import pendulum
+
     namespace: dict[str, Any] = {}
     exec(
         readme_iqm_example().replace("IQMRunReportOperator(", "operator = IQMRunReportOperator(", 1),
         namespace,
     )
     operator = namespace["operator"]
-    context: Any = {"ds": "2026-11-20", "macros": SimpleNamespace(ds_add=ds_add)}
+    # What Airflow gives every run's templates (a manual run may have no logical date, hence no ds).
+    run_after = pendulum.datetime(2026, 11, 21, 6, 0, tz="UTC")
+    context: Any = {
+        "ds": "2026-11-21",
+        "dag_run": SimpleNamespace(run_after=run_after, logical_date=None),
+        "macros": SimpleNamespace(ds_add=ds_add),
+    }
     operator.render_template_fields(context)
-    assert operator.output_path == "/data/iqm/campaigns_2026-11-20.csv"
+    assert "{{" not in str(operator.output_path) and "{{" not in str(operator.report)
     operator.output_path = str(tmp_path / "campaigns.csv")  # the one change: where the file goes
     result = operator.execute(context)
     assert result["rows"] > 0 and "impressions,clicks,CTR,spent" in Path(result["path"]).read_text()
+    assert iqm_connection.state.stats()["calls"]["POST /api/v3/ra/report/execute"] >= 1
 
 
 @pytest.mark.parametrize(
