@@ -120,7 +120,9 @@ def test_the_profile_export_goes_through_a_temporary_sibling(
         return real_rename(self, to)
 
     monkeypatch.setattr(ObjectStoragePath, "rename", recording_rename)
-    result = TealiumGetProfileOperator(task_id="get", output_path=str(target)).execute(CONTEXT)
+    from tests.integration.test_profiles_operators import context
+
+    result = TealiumGetProfileOperator(task_id="get", output_path=str(target)).execute(context())
     assert result["path"].endswith("profile.json") and target.read_bytes() != OLD
     assert len(moves) == 1 and TEMP_MARKER in moves[0][0] and moves[0][1] == "profile.json"
     assert leftovers(tmp_path) == []
