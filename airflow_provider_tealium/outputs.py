@@ -19,12 +19,24 @@ from typing import IO, Any
 TEMP_MARKER = ".tmp-"
 
 
+def is_local(target: Any) -> bool:
+    """Whether ``target`` is a plain local :class:`~pathlib.Path` (not an ``ObjectStoragePath``, which
+    subclasses ``pathlib.Path`` under Airflow 3.0 but holds ``file://`` URLs the ``os`` functions cannot use).
+
+    :param target: the path.
+    """
+    return isinstance(target, Path) and not hasattr(target, "protocol")
+
+
 def temporary_sibling(target: Any) -> Any:
     """A hidden, unique sibling of ``target`` (a :class:`~pathlib.Path` or an ``ObjectStoragePath``).
 
     :param target: the final path.
     """
-    return target.with_name(f".{target.name}{TEMP_MARKER}{uuid.uuid4().hex[:12]}")
+    name = f".{target.name}{TEMP_MARKER}{uuid.uuid4().hex[:12]}"
+    # ``parent / name``, not ``with_name``: the older universal-pathlib under Airflow 3.0 builds a
+    # sibling from ``with_name`` that its own ``rename`` cannot find.
+    return target.with_name(name) if is_local(target) else target.parent / name
 
 
 def _discard(path: Any) -> None:
@@ -45,10 +57,10 @@ def atomic_output(target: Any) -> Iterator[IO[bytes]]:
     try:
         with temp.open("wb") as handle:
             yield handle
-            if isinstance(target, Path):
+            if is_local(target):
                 handle.flush()
                 os.fsync(handle.fileno())
-        if isinstance(target, Path):
+        if is_local(target):
             os.replace(temp, target)
         else:
             temp.rename(target)
