@@ -76,5 +76,9 @@ def test_nothing_is_imported_on_the_loop_and_it_never_stalls(tealium_emulator: T
         if any(name == top or name.startswith(top + ".") for top in FORBIDDEN_RUNTIME_IMPORTS)
     ]
     assert ours == [], f"imported while the triggers ran: {ours}"
-    # Airflow's triggerer warns when the loop is blocked for 0.2 s or more.
-    assert result["worst_stall"] < 0.2, result["worst_stall"]
+    # Airflow's triggerer warns when the loop is held for 0.2 s or more. Work done on the loop (an import,
+    # a computation) shows in the CPU its thread used between two ticks, whatever else the machine runs;
+    # a blocking wait (a lock, a sleep, sync I/O) uses no CPU, and shows in wall time: a bound a busy CI
+    # machine's scheduling never reaches, far below the hang the deadlock was.
+    assert result["worst_cpu_stall"] < 0.2, result
+    assert result["worst_stall"] < 2.0, result
