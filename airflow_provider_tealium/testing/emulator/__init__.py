@@ -4,8 +4,9 @@ Start one in-process with :class:`TealiumEmulator` (or the pytest fixtures of
 :mod:`airflow_provider_tealium.testing.pytest_plugin`), or as a process with
 ``python -m airflow_provider_tealium.testing.emulator`` and drive it with :class:`EmulatorClient`.
 
-The names below are imported on first use: importing the server pulls in Airflow (through the shared
-auth path constants), which logs to stdout, and the command line must redirect stdout before that.
+The emulator is written from the API documents alone and imports nothing of the client
+(:mod:`airflow_provider_tealium.api`, hooks, operators), so a rule the client gets wrong cannot pass on
+both sides. The names below are imported on first use, so importing this package stays cheap.
 """
 
 from __future__ import annotations

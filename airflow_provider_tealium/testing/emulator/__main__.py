@@ -35,8 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     :param argv: the arguments, ``None`` for ``sys.argv``.
     """
     args = parse_args(argv)
-    # stdout carries only our JSON line: a parent parses it. Everything else that prints (Airflow logs
-    # to stdout when imported, via the auth path constants) goes to stderr, for the whole run.
+    # stdout carries only our JSON line: a parent parses it. Anything else that prints (a library's
+    # import-time logging, a warning) goes to stderr, for the whole run.
     out = sys.stdout
     sys.stdout = sys.stderr
     from airflow_provider_tealium.testing.emulator.server import TealiumEmulator

@@ -1,4 +1,9 @@
-"""The emulator's ASGI application, assembled from its route modules."""
+"""The emulator's ASGI application, assembled from each API family's URL table.
+
+Each family is a package, as moto's services are: ``backend.py`` (plain methods on state, no HTTP),
+``rules.py`` (what the API documents refuse), ``responses.py`` (parse the request, call the backend,
+serialise) and ``urls.py`` (the URL table and its ``routes()``).
+"""
 
 from __future__ import annotations
 
@@ -13,22 +18,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
 
-from airflow_provider_tealium.testing.emulator import (
-    routes_auth,
-    routes_control,
-    routes_datalayers,
-    routes_diagnostics,
-    routes_iqm,
-    routes_profiles,
-    routes_revisions,
-)
+from airflow_provider_tealium.testing.emulator.auth import urls as auth_urls
+from airflow_provider_tealium.testing.emulator.control import urls as control_urls
+from airflow_provider_tealium.testing.emulator.datalayers import urls as datalayer_urls
 from airflow_provider_tealium.testing.emulator.errors import EmulatorHTTPError, handle_emulator_error
+from airflow_provider_tealium.testing.emulator.iqm import urls as iqm_urls
 from airflow_provider_tealium.testing.emulator.middleware import RAW_SEND_SCOPE_KEY, EmulatorMiddleware
+from airflow_provider_tealium.testing.emulator.profiles import urls as profile_urls
+from airflow_provider_tealium.testing.emulator.revisions import urls as revision_urls
 from airflow_provider_tealium.testing.emulator.state import EmulatorState
 
 
 class RouteModule(Protocol):
-    """What a route module exposes."""
+    """What a family's ``urls`` module exposes."""
 
     def routes(self, state: EmulatorState, region_host_provider: Callable[[], str]) -> list[BaseRoute]:
         """The module's routes.
@@ -39,15 +41,14 @@ class RouteModule(Protocol):
         ...
 
 
-# Every feature's routes, in matching order: a new feature adds its module here and nowhere else.
+# Every family's routes, in matching order: a new family adds its ``urls`` module here and nowhere else.
 ROUTE_MODULES: tuple[RouteModule, ...] = (
-    routes_auth,
-    routes_control,
-    routes_diagnostics,
-    routes_revisions,
-    routes_datalayers,
-    routes_profiles,
-    routes_iqm,
+    auth_urls,
+    control_urls,
+    revision_urls,
+    datalayer_urls,
+    profile_urls,
+    iqm_urls,
 )
 
 

@@ -1,11 +1,17 @@
-"""The emulator's HTTP error: raised anywhere in a handler, rendered as Tealium's JSON error body."""
+"""The emulator's error answers, raised by backends and responses alike and rendered by the app.
+
+An error is plain data (a status, a JSON body, headers), like moto's ``RESTError``: a backend says which
+documented answer a request gets without knowing anything of HTTP frameworks, so no module here imports
+Starlette at import time.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
 
 
 class EmulatorHTTPError(Exception):
@@ -24,6 +30,8 @@ class EmulatorHTTPError(Exception):
 
     def to_response(self) -> JSONResponse:
         """The response this error stands for."""
+        from starlette.responses import JSONResponse
+
         return JSONResponse(self.body, status_code=self.status, headers=self.headers)
 
 
@@ -38,6 +46,30 @@ def tealium_error(
     :param headers: extra response headers.
     """
     return EmulatorHTTPError(status, {"returnCode": return_code, "message": message}, headers)
+
+
+def iqm_error(
+    status: int,
+    error: str,
+    *,
+    field: str | None = None,
+    reason: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> EmulatorHTTPError:
+    """An error in IQM's shape: ``{"success": false, "errorObjects": [{"error", "reason", "field"}]}``.
+
+    :param status: HTTP status.
+    :param error: the error text.
+    :param field: the offending field.
+    :param reason: a longer explanation.
+    :param headers: extra response headers.
+    """
+    obj: dict[str, str] = {"error": error}
+    if reason:
+        obj["reason"] = reason
+    if field:
+        obj["field"] = field
+    return EmulatorHTTPError(status, {"success": False, "errorObjects": [obj]}, headers)
 
 
 async def handle_emulator_error(request: Request, exc: Exception) -> Response:

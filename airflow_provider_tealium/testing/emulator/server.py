@@ -259,16 +259,16 @@ class TealiumEmulator:
         :param login_flow: ``"oauth"`` (the form-encoded token call) or ``"login"`` (the JSON login).
         :param extra: more extras (``requests_per_minute``, retry settings).
         """
-        from airflow_provider_tealium.testing.emulator import routes_iqm
+        from airflow_provider_tealium.testing.emulator.iqm import backend as iqm
 
         connection: dict[str, Any] = {
             "conn_type": "iqm",
             "login": DEFAULT_EMAIL,
-            "password": routes_iqm.DEFAULT_IQM_PASSWORD,
+            "password": iqm.DEFAULT_IQM_PASSWORD,
             "extra": {
-                "client_id": routes_iqm.DEFAULT_CLIENT_ID,
-                "client_secret": routes_iqm.DEFAULT_CLIENT_SECRET,
-                "workspace_host": routes_iqm.DEFAULT_WORKSPACE_HOST,
+                "client_id": iqm.DEFAULT_CLIENT_ID,
+                "client_secret": iqm.DEFAULT_CLIENT_SECRET,
+                "workspace_host": iqm.DEFAULT_WORKSPACE_HOST,
                 "base_url": self.base_url,
                 "login_flow": login_flow,
                 **extra,

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
-from starlette.requests import Request
 
 from airflow_provider_tealium.testing.emulator.errors import tealium_error
 from airflow_provider_tealium.testing.emulator.state import EmulatorState
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
 
 ALGORITHM = "HS256"
 INVALID_TOKEN_MESSAGE = "Invalid or expired token"

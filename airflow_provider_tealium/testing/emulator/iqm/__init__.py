@@ -1,0 +1,1 @@
+"""IQM's reporting API: documented rules, backend, responses, URL table."""

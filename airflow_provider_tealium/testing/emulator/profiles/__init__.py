@@ -1,0 +1,2 @@
+"""iQ Profiles v3 (GET, PATCH, versions, the profile lock) and Publish: documented rules, backend,
+responses, URL table."""
