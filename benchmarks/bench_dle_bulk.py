@@ -118,7 +118,7 @@ def _child(code: str, args: list[str], env: dict[str, str]) -> dict[str, Any]:
 def run() -> list[Result]:
     """Run the benchmark; returns its results."""
     from airflow_provider_tealium.testing.emulator import TealiumEmulator
-    from airflow_provider_tealium.testing.emulator.routes_datalayers import store
+    from airflow_provider_tealium.testing.emulator.datalayers.backend import store
 
     with TealiumEmulator() as emulator, tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "AIRFLOW_CONN_TEALIUM_DEFAULT": emulator.connection_json()}

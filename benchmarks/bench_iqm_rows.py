@@ -47,7 +47,7 @@ def run() -> list[Result]:
 
     from airflow_provider_tealium.hooks.iqm import IQMHook
     from airflow_provider_tealium.testing.emulator import TealiumEmulator
-    from airflow_provider_tealium.testing.emulator.routes_iqm import iqm_state
+    from airflow_provider_tealium.testing.emulator.iqm.backend import iqm_state
 
     with TealiumEmulator() as emulator, tempfile.TemporaryDirectory() as out_dir:
         knobs = iqm_state(emulator.state)

@@ -117,7 +117,7 @@ class Deployed:
 
     def secrets(self) -> list[str]:
         """Every secret the emulator knows or handed out."""
-        from airflow_provider_tealium.testing.emulator.routes_auth import v1_sessions
+        from airflow_provider_tealium.testing.emulator.auth.backend import v1_sessions
 
         found = [API_KEY, V1_PASSWORD, IQM_PASSWORD, CLIENT_SECRET, *self.emulator.state.issued_tokens]
         for session_id, (_email, utk, _expires) in v1_sessions(self.emulator.state).sessions.items():
@@ -150,7 +150,7 @@ def connections(emulator: TealiumEmulator) -> list[dict[str, Any]]:
 
 
 def _stage(emulator: TealiumEmulator) -> None:
-    from airflow_provider_tealium.testing.emulator.routes_iqm import DEFAULT_CLIENT_ID, iqm_state
+    from airflow_provider_tealium.testing.emulator.iqm.backend import DEFAULT_CLIENT_ID, iqm_state
 
     state = emulator.state
     state.add_user(EMAIL, API_KEY, V1_PASSWORD)

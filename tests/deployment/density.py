@@ -87,7 +87,7 @@ def measure(airflow: AirflowDeployment, emulator: TealiumEmulator, count: int, p
     :param count: how many waits (triggers).
     :param prefix: the ids' prefix (distinct per measurement, so files of an earlier one never count).
     """
-    from airflow_provider_tealium.testing.emulator.routes_datalayers import store
+    from airflow_provider_tealium.testing.emulator.datalayers.backend import store
 
     log_path = airflow.logs / "triggerer.log"
     log_offset = log_path.stat().st_size

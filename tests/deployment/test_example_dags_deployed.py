@@ -32,9 +32,9 @@ DENSITY_WAITS = 40
 @pytest.fixture(scope="module")
 def example_runs(deployed: Deployed) -> dict[str, str]:
     """Every example DAG triggered at once; ``{dag_id: run_id}`` once all ended."""
+    from airflow_provider_tealium.testing.emulator.datalayers.backend import store as dle_store
+    from airflow_provider_tealium.testing.emulator.profiles.backend import store as profiles_store
     from airflow_provider_tealium.testing.emulator.revisions_store import stage_demo
-    from airflow_provider_tealium.testing.emulator.routes_datalayers import store as dle_store
-    from airflow_provider_tealium.testing.emulator.routes_profiles import store as profiles_store
 
     state = deployed.emulator.state
     stage_demo(state, "example_tealium_revision_audit")
@@ -137,7 +137,7 @@ def test_the_deferred_sensor_result_has_the_documented_shape(
 def test_a_killed_triggerer_is_replaced_and_the_deferred_tasks_resume(
     deployed: Deployed, example_runs: dict[str, str]
 ) -> None:
-    from airflow_provider_tealium.testing.emulator.routes_profiles import store as profiles_store
+    from airflow_provider_tealium.testing.emulator.profiles.backend import store as profiles_store
 
     airflow = deployed.airflow
     # Publishes that take a while: both releases' sensors are deferred when the triggerer dies.

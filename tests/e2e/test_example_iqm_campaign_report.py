@@ -46,7 +46,7 @@ def test_campaign_report_dag_writes_the_days_rows(
     run: dict[str, Any],
     day: str,
 ) -> None:
-    from airflow_provider_tealium.testing.emulator.routes_iqm import iqm_state
+    from airflow_provider_tealium.testing.emulator.iqm.backend import iqm_state
 
     monkeypatch.setenv("IQM_REPORT_DIR", str(tmp_path))
     iqm_state(iqm_connection.state).report_rows = 30

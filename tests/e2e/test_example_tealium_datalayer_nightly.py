@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_tealium.testing.emulator.routes_datalayers import store
+from airflow_provider_tealium.testing.emulator.datalayers.backend import store
 from tests.e2e.conftest import DagResult
 
 pytestmark = pytest.mark.e2e

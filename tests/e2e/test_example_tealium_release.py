@@ -8,7 +8,7 @@ from typing import Any
 import pendulum
 import pytest
 
-from airflow_provider_tealium.testing.emulator.routes_profiles import store
+from airflow_provider_tealium.testing.emulator.profiles.backend import store
 from tests.e2e.conftest import DagResult
 
 pytestmark = pytest.mark.e2e

@@ -13,7 +13,7 @@ import pytest
 
 from airflow_provider_tealium.api import revisions as rev
 from airflow_provider_tealium.testing.emulator import revisions_store as rs
-from airflow_provider_tealium.testing.emulator.routes_profiles import store
+from airflow_provider_tealium.testing.emulator.profiles.backend import store
 from airflow_provider_tealium.testing.emulator.state import DEFAULT_V1_PASSWORD
 from tests.e2e.conftest import DagResult
 

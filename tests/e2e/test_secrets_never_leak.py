@@ -40,8 +40,8 @@ def leak_connections(
     run_dag: Callable[..., DagResult], tealium_emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Iterator[Any]:
     """Connections with distinctive secrets (set after ``run_dag``'s default ones, so these win)."""
-    from airflow_provider_tealium.testing.emulator.routes_datalayers import store
-    from airflow_provider_tealium.testing.emulator.routes_iqm import DEFAULT_CLIENT_ID, iqm_state
+    from airflow_provider_tealium.testing.emulator.datalayers.backend import store
+    from airflow_provider_tealium.testing.emulator.iqm.backend import DEFAULT_CLIENT_ID, iqm_state
 
     state = tealium_emulator.state
     state.add_user(EMAIL, API_KEY, V1_PASSWORD)
@@ -93,7 +93,7 @@ def _without_upstream_harness_lines(output: str) -> str:
 
 
 def _handed_out(state: Any) -> list[str]:
-    from airflow_provider_tealium.testing.emulator.routes_auth import v1_sessions
+    from airflow_provider_tealium.testing.emulator.auth.backend import v1_sessions
 
     secrets = [API_KEY, V1_PASSWORD, IQM_PASSWORD, CLIENT_SECRET, *state.issued_tokens]
     for session_id, (_email, utk, _expires) in v1_sessions(state).sessions.items():

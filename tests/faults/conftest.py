@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_tealium.testing.emulator import TealiumEmulator
-from airflow_provider_tealium.testing.emulator.routes_profiles import store as profiles_store
+from airflow_provider_tealium.testing.emulator.profiles.backend import store as profiles_store
 from tests.e2e.conftest import airflow_db, run_dag  # noqa: F401  (re-exported fixtures)
 from tests.faults.report import dump_rows
 

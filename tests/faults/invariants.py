@@ -15,9 +15,10 @@ from typing import Any
 
 from airflow_provider_tealium.api import profiles as p
 from airflow_provider_tealium.testing.emulator import TealiumEmulator
-from airflow_provider_tealium.testing.emulator.routes_datalayers import store as dle_store
-from airflow_provider_tealium.testing.emulator.routes_iqm import iqm_state, report_rows
-from airflow_provider_tealium.testing.emulator.routes_profiles import store as profiles_store
+from airflow_provider_tealium.testing.emulator.datalayers.backend import store as dle_store
+from airflow_provider_tealium.testing.emulator.iqm.backend import iqm_state
+from airflow_provider_tealium.testing.emulator.iqm.reports import report_rows
+from airflow_provider_tealium.testing.emulator.profiles.backend import store as profiles_store
 from tests.fakes import FakeTI
 
 ACCOUNT, PROFILE = "demo", "main"

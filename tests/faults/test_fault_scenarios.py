@@ -29,9 +29,9 @@ from airflow_provider_tealium.operators.profiles import TealiumGetProfileOperato
 from airflow_provider_tealium.operators.publish import TealiumPublishOperator
 from airflow_provider_tealium.sensors.datalayers import TealiumDataLayerSensor
 from airflow_provider_tealium.testing.emulator import TealiumEmulator
-from airflow_provider_tealium.testing.emulator.routes_datalayers import store as dle_store
-from airflow_provider_tealium.testing.emulator.routes_iqm import iqm_state
-from airflow_provider_tealium.testing.emulator.routes_profiles import store as profiles_store
+from airflow_provider_tealium.testing.emulator.datalayers.backend import store as dle_store
+from airflow_provider_tealium.testing.emulator.iqm.backend import iqm_state
+from airflow_provider_tealium.testing.emulator.profiles.backend import store as profiles_store
 from tests.e2e.conftest import DagResult
 from tests.faults.conftest import set_tealium_extra
 from tests.faults.invariants import (

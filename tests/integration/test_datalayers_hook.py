@@ -12,7 +12,7 @@ from airflow_provider_tealium.api.request import TokenFamily
 from airflow_provider_tealium.exceptions import TealiumApiError, TealiumAuthError, TealiumValidationError
 from airflow_provider_tealium.hooks.tealium import TealiumAsyncHook, TealiumHook
 from airflow_provider_tealium.testing.emulator import EmulatorClient, TealiumEmulator
-from airflow_provider_tealium.testing.emulator.routes_datalayers import store
+from airflow_provider_tealium.testing.emulator.datalayers.backend import store
 
 FAST = {"backoff_base": 0.01, "backoff_max": 0.05}
 

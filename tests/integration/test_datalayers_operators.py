@@ -22,7 +22,7 @@ from airflow_provider_tealium.operators.datalayers import (
     TealiumUploadDataLayerOperator,
 )
 from airflow_provider_tealium.testing.emulator import TealiumEmulator
-from airflow_provider_tealium.testing.emulator.routes_datalayers import store
+from airflow_provider_tealium.testing.emulator.datalayers.backend import store
 from tests.fakes import FakeTI
 
 FAST: dict[str, Any] = {"backoff_base": 0.01, "backoff_max": 0.05}

@@ -15,7 +15,7 @@ from airflow_provider_tealium.exceptions import TealiumError, TealiumValidationE
 from airflow_provider_tealium.hooks.tealium import TealiumHook
 from airflow_provider_tealium.sensors.datalayers import TealiumDataLayerSensor
 from airflow_provider_tealium.testing.emulator import TealiumEmulator
-from airflow_provider_tealium.testing.emulator.routes_datalayers import store
+from airflow_provider_tealium.testing.emulator.datalayers.backend import store
 from airflow_provider_tealium.triggers.datalayers import TealiumDataLayerTrigger
 
 FAST: dict[str, Any] = {"max_retries": 2, "backoff_base": 0.01}

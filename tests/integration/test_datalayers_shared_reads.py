@@ -14,7 +14,7 @@ import pytest
 from airflow_provider_tealium.hooks import tealium_async as tealium_hooks
 from airflow_provider_tealium.hooks.tealium import TealiumHook
 from airflow_provider_tealium.testing.emulator import TealiumEmulator
-from airflow_provider_tealium.testing.emulator.routes_datalayers import store
+from airflow_provider_tealium.testing.emulator.datalayers.backend import store
 from airflow_provider_tealium.triggers import landing
 from airflow_provider_tealium.triggers.datalayers import TealiumDataLayerTrigger
 

@@ -12,7 +12,7 @@ from airflow_provider_tealium.exceptions import TealiumApiError, TealiumAuthErro
 from airflow_provider_tealium.hooks.iqm import IQMHook, reset_limiters
 from airflow_provider_tealium.hooks.token_cache import TOKEN_CACHE
 from airflow_provider_tealium.testing.emulator import TealiumEmulator
-from airflow_provider_tealium.testing.emulator.routes_iqm import DEFAULT_OW_ID, iqm_state
+from airflow_provider_tealium.testing.emulator.iqm.backend import DEFAULT_OW_ID, iqm_state
 
 FAST = {"backoff_base": 0.01, "backoff_max": 0.05}
 DEFINITION = {

@@ -19,7 +19,7 @@ from airflow_provider_tealium.operators.iqm import (
     IQMScheduleReportOperator,
 )
 from airflow_provider_tealium.testing.emulator import TealiumEmulator
-from airflow_provider_tealium.testing.emulator.routes_iqm import (
+from airflow_provider_tealium.testing.emulator.iqm.backend import (
     DEFAULT_CLIENT_SECRET,
     DEFAULT_IQM_PASSWORD,
     iqm_state,

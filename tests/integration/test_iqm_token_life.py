@@ -9,7 +9,7 @@ from airflow_provider_tealium.api import iqm
 from airflow_provider_tealium.exceptions import TealiumAuthError
 from airflow_provider_tealium.hooks.iqm import IQMHook, reset_limiters
 from airflow_provider_tealium.testing.emulator import TealiumEmulator
-from airflow_provider_tealium.testing.emulator.routes_iqm import iqm_state
+from airflow_provider_tealium.testing.emulator.iqm.backend import iqm_state
 from tests.integration.test_iqm_hook import DEFINITION, FAST, use_connection
 
 

@@ -15,7 +15,7 @@ from airflow_provider_tealium.operators.iqm import IQMRunReportOperator
 from airflow_provider_tealium.operators.profiles import TealiumGetProfileOperator
 from airflow_provider_tealium.outputs import TEMP_MARKER, atomic_output, write_atomically
 from airflow_provider_tealium.testing.emulator import TealiumEmulator
-from airflow_provider_tealium.testing.emulator.routes_iqm import iqm_state
+from airflow_provider_tealium.testing.emulator.iqm.backend import iqm_state
 from tests.integration.test_iqm_operators import CONTEXT, DEFINITION
 
 OLD = b"an earlier run's complete file\n"

@@ -26,7 +26,7 @@ from airflow_provider_tealium.operators.profiles import (
     TealiumSyncProfileOperator,
 )
 from airflow_provider_tealium.testing.emulator import TealiumEmulator
-from airflow_provider_tealium.testing.emulator.routes_profiles import ProfilesStore, store
+from airflow_provider_tealium.testing.emulator.profiles.backend import ProfilesStore, store
 from tests.fakes import FakeTI
 
 PROFILE_PATH = "/v3/tiq/accounts/demo/profiles/main"

@@ -25,7 +25,8 @@ from airflow_provider_tealium.hooks.tealium import TealiumHook
 from airflow_provider_tealium.operators.publish import TealiumPublishOperator
 from airflow_provider_tealium.sensors.publish import TealiumPublishSensor
 from airflow_provider_tealium.testing.emulator import TealiumEmulator, revisions_store
-from airflow_provider_tealium.testing.emulator.routes_profiles import INITIAL_VERSION, ProfilesStore, store
+from airflow_provider_tealium.testing.emulator.profiles.backend import ProfilesStore, store
+from airflow_provider_tealium.testing.emulator.profiles.seed import INITIAL_VERSION
 from airflow_provider_tealium.triggers.publish import TealiumPublishTrigger
 from tests.fakes import FakeTI
 

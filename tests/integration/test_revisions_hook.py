@@ -16,7 +16,7 @@ from airflow_provider_tealium.exceptions import TealiumApiError, TealiumAuthErro
 from airflow_provider_tealium.hooks.tealium import TealiumAsyncHook, TealiumHook
 from airflow_provider_tealium.testing.emulator import TealiumEmulator
 from airflow_provider_tealium.testing.emulator import revisions_store as rs
-from airflow_provider_tealium.testing.emulator.routes_revisions import configure_revisions
+from airflow_provider_tealium.testing.emulator.revisions_store import configure_revisions
 
 LOGIN = "POST /v1/login"
 LIST_V1 = "GET /v1/accounts/demo/main/revisions"

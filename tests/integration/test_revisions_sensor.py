@@ -193,7 +193,7 @@ def test_sensor_validates_before_any_request(tealium_connection: TealiumEmulator
 
 
 def test_sensor_api_errors_fail_the_task(tealium_connection: TealiumEmulator) -> None:
-    from airflow_provider_tealium.testing.emulator.routes_revisions import configure_revisions
+    from airflow_provider_tealium.testing.emulator.revisions_store import configure_revisions
 
     configure_revisions(tealium_connection.state, unknown_accounts=["demo"])
     with pytest.raises(TealiumError, match="returnCode 1240"):

@@ -30,7 +30,7 @@ from airflow_provider_tealium.testing.emulator.tokens import issue_token, verify
 
 V3_PATH = V3_AUTH_PATH.format(account="demo", profile="main")
 GOOD_FORM = {"username": DEFAULT_EMAIL, "key": DEFAULT_API_KEY}
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[4]
 
 
 def v3_auth(
