@@ -47,6 +47,7 @@ class AirflowDeployment:
                 folder, self.dags, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__")
             )
         self.port = free_port()
+        self._log_ports = (free_port(), free_port())
         self.postgres = PostgresServer(self.logs)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.started: dict[str, float] = {}
@@ -78,6 +79,9 @@ class AirflowDeployment:
                 "AIRFLOW__API__BASE_URL": self.base_url,
                 "AIRFLOW__API__HOST": "127.0.0.1",
                 "AIRFLOW__API__PORT": str(self.port),
+                # Own log-server ports, so two deployments (two checkouts, one machine) never collide.
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self._log_ports[0]),
+                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self._log_ports[1]),
                 "AIRFLOW__API_AUTH__JWT_SECRET": self._jwt_secret,
                 # Airflow 3.0 leaves the issuer unset, which newer pyjwt releases refuse to encode.
                 "AIRFLOW__API_AUTH__JWT_ISSUER": "airflow-deployment-suite",
