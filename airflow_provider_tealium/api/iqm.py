@@ -115,7 +115,7 @@ DEFAULT_TIMEZONE = "UTC"
 TIMEZONES_HINT = "IQM lists the ids at GET /api/v3/master/timezones"
 
 WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
-MONTH_DAYS = ("first", "last", *(str(d) for d in range(2, 30)))
+MONTH_DAYS = ("first", "last", *(str(d) for d in range(1, 30)))
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 # -- validation helpers ---------------------------------------------------------------------------------------
@@ -437,7 +437,7 @@ def validate_schedule_body(
         elif frequency == DeliveryFrequency.MONTHLY and text not in MONTH_DAYS:
             errors.append(
                 TealiumValidationError(
-                    f"{p}deliveryDay", "must be first, last or a day 2-29 for a monthly schedule", value=day
+                    f"{p}deliveryDay", "must be first, last or a day 1-29 for a monthly schedule", value=day
                 )
             )
     end = body.get("eventEndDate")
@@ -546,7 +546,7 @@ class ReportSchedule:
 
     :param subscriber_emails: who receives the report.
     :param delivery_frequency: :class:`DeliveryFrequency`, its number or name (``"weekly"``).
-    :param delivery_day: required unless once: a weekday (weekly) or ``first``/``last``/``2``..``29`` (monthly).
+    :param delivery_day: required unless once: a weekday (weekly) or ``first``/``last``/``1``..``29`` (monthly).
     :param event_end_date: required unless once: when the schedule stops (date, datetime, ISO string, epoch ms).
     :param file_type: :class:`FileType`, its number or name (``"csv"``, ``"xls"``); default CSV.
     :param running_total_enabled: totals from the earliest campaign start (campaign dimension only).

@@ -101,8 +101,11 @@ _SECTION = {Kind.LOAD_RULE: "loadRules", Kind.VARIABLE: "variables", Kind.EXTENS
 _KIND_BY_SECTION = {v: k for k, v in _SECTION.items()}
 _PATH_RE = re.compile(r"^/(loadRules|variables|extensions)(?:/([^/]+))?$")
 
-VARIABLE_TYPES = frozenset({"ls", "ss", "udo", "qp", "cp", "js_page", "meta", "js"})
-"""Settable variable types. ``js`` is how GET shows ``js_page``; ``va`` (visitor attributes) is read-only."""
+VARIABLE_TYPES = frozenset({"ls", "ss", "udo", "qp", "cp", "js_page", "meta"})
+"""Settable variable types (the PATCH reference lists these). GET shows ``js_page`` as ``js``, which is
+not settable; ``va`` (visitor attributes) is read-only."""
+GET_ONLY_VARIABLE_TYPES = {"js": "js_page"}
+"""Types GET shows that a PATCH must spell otherwise."""
 READ_ONLY_VARIABLE_TYPES = frozenset({"va"})
 
 EXTENSION_TYPE = "Javascript Code"
@@ -562,6 +565,13 @@ def _check_variable(c: _Collector, vp: str, value: dict[str, Any]) -> None:
         c.error(f"{vp}.type", "must be one of ls, ss, udo, qp, cp, js_page, meta", vtype)
     elif vtype in READ_ONLY_VARIABLE_TYPES:
         c.error(f"{vp}.type", "'va' (visitor attribute) variables are read-only", vtype)
+    elif vtype in GET_ONLY_VARIABLE_TYPES:
+        c.error(
+            f"{vp}.type",
+            f"'{vtype}' is how GET shows the type; set it as '{GET_ONLY_VARIABLE_TYPES[vtype]}' "
+            "(must be one of ls, ss, udo, qp, cp, js_page, meta)",
+            vtype,
+        )
     elif vtype not in VARIABLE_TYPES:
         c.error(f"{vp}.type", "must be one of ls, ss, udo, qp, cp, js_page, meta", vtype)
     for key in ("alias", "notes"):

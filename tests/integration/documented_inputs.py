@@ -11,8 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
-
 from airflow_provider_tealium.api import datalayers as dle
 from airflow_provider_tealium.api import iqm
 from airflow_provider_tealium.api.profiles import validate_patch
@@ -35,9 +33,6 @@ SCOPES = (
 MB = 1_000_000
 YEAR_MS = 365 * 86_400_000  # 2026-01-01 to 2027-01-01
 JAN_2026 = 1_767_225_600_000
-
-JS_TYPE = "the documents list js_page as the settable type (GET shows it as js); the client accepts js too"
-MONTH_DAY_1 = 'IQM lists "First", "Last", "1" ... "29" as monthly delivery days; the client refuses "1"'
 
 
 @dataclass(frozen=True)
@@ -210,7 +205,6 @@ CASES = [
         "variable type js",
         value={**ADD_VARIABLE["value"], "type": "js"},
         field="value.type",
-        marks=(pytest.mark.xfail(strict=True, reason=JS_TYPE),),
     ),
     *(patch_case(f"variable type {t}", value={**ADD_VARIABLE["value"], "type": t}) for t in VARIABLE_TYPES),
     patch_case("extension scope", value={**EXTENSION, "scope": "Before Tags"}, field="value.scope"),
@@ -284,6 +278,5 @@ CASES = [
     schedule_case(
         "schedule monthly on day 1",
         {"deliveryFrequency": 4, "deliveryDay": "1"},
-        marks=(pytest.mark.xfail(strict=True, reason=MONTH_DAY_1),),
     ),
 ]

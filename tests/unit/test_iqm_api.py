@@ -125,8 +125,8 @@ SCHEDULE: dict[str, Any] = {
         ({"fileType": "pdf"}, "fileType: must be one of csv (1), xls (2) (got 'pdf')"),
         ({"deliveryDay": None}, "deliveryDay: is required unless the delivery frequency is once"),
         (
-            {"deliveryDay": "1"},
-            "deliveryDay: must be first, last or a day 2-29 for a monthly schedule (got '1')",
+            {"deliveryDay": "30"},
+            "deliveryDay: must be first, last or a day 1-29 for a monthly schedule (got '30')",
         ),
         ({"deliveryFrequency": "weekly", "deliveryDay": "funday"}, "deliveryDay: must be a weekday name"),
         ({"eventEndDate": None}, "eventEndDate: is required unless the delivery frequency is once"),
@@ -255,7 +255,7 @@ def test_schedule_update_sends_only_the_change_and_checks_it_strictly() -> None:
     with pytest.raises(TealiumValidationError) as info:
         iqm.schedule_update_body({"deliveryFrequency": "monthly"}, ANSWERED_SCHEDULE)
     assert str(info.value) == (
-        "deliveryDay: must be first, last or a day 2-29 for a monthly schedule (got 'Friday')"
+        "deliveryDay: must be first, last or a day 1-29 for a monthly schedule (got 'Friday')"
     )
     assert iqm.schedule_update_body(
         {"deliveryFrequency": "monthly", "deliveryDay": "last", "eventEndDate": "20261231"},

@@ -424,8 +424,12 @@ def test_replace_extension_without_conditions_warns() -> None:
 
 
 def test_documented_variable_types_and_js_alias() -> None:
-    for vtype in ("ls", "ss", "udo", "qp", "cp", "js_page", "meta", "js"):
+    for vtype in ("ls", "ss", "udo", "qp", "cp", "js_page", "meta"):
         p.validate_patch(with_value("add", "/variables", **p.Variable("v", vtype).to_json()))
+    # GET shows js_page as js; only js_page is settable, and the message says which to write.
+    with pytest.raises(TealiumValidationErrors) as info:
+        p.validate_patch(with_value("add", "/variables", **p.Variable("v", "js").to_json()))
+    assert "value.type" in str(info.value) and "set it as 'js_page'" in str(info.value)
 
 
 def test_typed_extension_serialises_every_field() -> None:
